@@ -13,7 +13,7 @@ using Bytes = std::vector<std::uint8_t>;
 // CardConnection implements it over pcsc-lite; tests implement it to inject faults and
 // to check the exact bytes sent to a pinpad reader.
 class CardChannel {
-public:
+  public:
     CardChannel() = default;
     virtual ~CardChannel() = default;
     CardChannel(const CardChannel&) = delete;

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace tk::card {
+
+// The key types PROTOCOL.md knows; keys of other types are not offered to clients.
+enum class KeyAlgorithm { Rsa2048, Rsa3072, Rsa4096, EcP256, EcP384 };
+
+// "RSA-2048", "EC-P256", ... (the PROTOCOL.md keyAlgorithm labels).
+std::string_view keyAlgorithmName(KeyAlgorithm algorithm) noexcept;
+bool isRsa(KeyAlgorithm algorithm) noexcept;
+// Modulus length for RSA, field (and coordinate) length for EC, in bytes.
+std::size_t keySizeBytes(KeyAlgorithm algorithm) noexcept;
+
+enum class HashAlgorithm { Sha256, Sha384, Sha512 };
+
+// "SHA-256", ...
+std::string_view hashAlgorithmName(HashAlgorithm hash) noexcept;
+std::optional<HashAlgorithm> hashAlgorithmFromName(std::string_view name) noexcept;
+std::size_t digestSize(HashAlgorithm hash) noexcept;
+
+enum class SignatureScheme {
+    RsaPkcs1v15,  // RSASSA-PKCS1-v1_5
+    RsaPss,       // RSASSA-PSS, MGF1 with the same hash, salt length = hash length
+    Ecdsa,
+};
+
+std::string_view signatureSchemeName(SignatureScheme scheme) noexcept;
+
+enum class RsaDecryptPadding {
+    Pkcs1v15,  // RSAES-PKCS1-v1_5
+    Oaep,      // RSAES-OAEP, MGF1 with the same hash, empty label
+    None,      // the raw RSA result, for callers that remove the padding themselves
+};
+
+}  // namespace tk::card

@@ -1,0 +1,128 @@
+#include "pcsc/card_connection.hpp"
+
+#include <reader.h>
+
+#include "pcsc/detail/scard.hpp"
+#include "pcsc/detail/secure_wipe.hpp"
+#include "pcsc/response_completion.hpp"
+
+namespace tk::pcsc {
+namespace {
+
+static_assert(CM_IOCTL_GET_FEATURE_REQUEST == kGetFeatureRequest);
+
+constexpr DWORD kProtocols = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1;
+
+Protocol fromNative(DWORD protocol) {
+    switch (protocol) {
+        case SCARD_PROTOCOL_T0:
+            return Protocol::T0;
+        case SCARD_PROTOCOL_T1:
+            return Protocol::T1;
+        default:
+            return Protocol::Raw;
+    }
+}
+
+const SCARD_IO_REQUEST* sendPci(Protocol protocol) {
+    switch (protocol) {
+        case Protocol::T0:
+            return SCARD_PCI_T0;
+        case Protocol::T1:
+            return SCARD_PCI_T1;
+        case Protocol::Raw:
+            break;
+    }
+    return SCARD_PCI_RAW;
+}
+
+SCARDHANDLE toCard(std::uintptr_t handle) {
+    return static_cast<SCARDHANDLE>(handle);
+}
+
+}  // namespace
+
+CardConnection::CardConnection(std::shared_ptr<const Context> context, std::string reader)
+    : context_(std::move(context)), reader_(std::move(reader)) {
+    SCARDHANDLE card = 0;
+    DWORD active = 0;
+    detail::call("SCardConnect", SCardConnect, detail::toContext(context_->handle()),
+                 reader_.c_str(), DWORD{SCARD_SHARE_SHARED}, kProtocols, &card, &active);
+    card_ = static_cast<std::uintptr_t>(card);
+    protocol_ = fromNative(active);
+    // Sized for an extended APDU response (64 KiB of data plus SW1 SW2) so a card that
+    // answers with more than 256 bytes never hits SCARD_E_INSUFFICIENT_BUFFER.
+    receiveBuffer_.resize(MAX_BUFFER_SIZE_EXTENDED);
+}
+
+CardConnection::~CardConnection() noexcept {
+    if (card_ != 0) {
+        (void)detail::succeeds(SCardDisconnect, toCard(card_), detail::toNative(disposition_));
+    }
+}
+
+void CardConnection::disconnect() {
+    detail::call("SCardDisconnect", SCardDisconnect, toCard(card_), detail::toNative(disposition_));
+    card_ = 0;
+}
+
+Bytes CardConnection::transmit(std::span<const std::uint8_t> command) {
+    return completeResponse(
+        command, [this](std::span<const std::uint8_t> apdu) { return transmitRaw(apdu); });
+}
+
+Bytes CardConnection::transmitRaw(std::span<const std::uint8_t> command) {
+    DWORD length = static_cast<DWORD>(receiveBuffer_.size());
+    detail::call("SCardTransmit", SCardTransmit, toCard(card_), sendPci(protocol_), command.data(),
+                 static_cast<DWORD>(command.size()), nullptr, receiveBuffer_.data(), &length);
+    const auto received = std::span(receiveBuffer_).first(length);
+    Bytes response(received.begin(), received.end());
+    detail::secureWipe(received);
+    return response;
+}
+
+std::optional<std::uint32_t> CardConnection::featureControlCode(std::uint8_t feature) {
+    if (!features_) {
+        try {
+            features_ = parseFeatureList(control(kGetFeatureRequest, {}));
+        } catch (const Unsupported&) {
+            features_ = FeatureMap{};
+        }
+    }
+    const auto found = features_->find(feature);
+    if (found == features_->end()) {
+        return std::nullopt;
+    }
+    return found->second;
+}
+
+Bytes CardConnection::control(std::uint32_t code, std::span<const std::uint8_t> input) {
+    DWORD returned = 0;
+    detail::call("SCardControl", SCardControl, toCard(card_), DWORD{code}, input.data(),
+                 static_cast<DWORD>(input.size()), receiveBuffer_.data(),
+                 static_cast<DWORD>(receiveBuffer_.size()), &returned);
+    const auto received = std::span(receiveBuffer_).first(returned);
+    Bytes output(received.begin(), received.end());
+    detail::secureWipe(received);
+    return output;
+}
+
+Bytes CardConnection::atr() const {
+    DWORD state = 0;
+    DWORD protocol = 0;
+    BYTE atr[MAX_ATR_SIZE];
+    DWORD atrLength = sizeof atr;
+    DWORD readerLength = 0;
+    detail::call("SCardStatus", SCardStatus, toCard(card_), nullptr, &readerLength, &state,
+                 &protocol, atr, &atrLength);
+    return Bytes(atr, atr + atrLength);
+}
+
+void CardConnection::reconnect(Disposition initialization) {
+    DWORD active = 0;
+    detail::call("SCardReconnect", SCardReconnect, toCard(card_), DWORD{SCARD_SHARE_SHARED},
+                 kProtocols, detail::toNative(initialization), &active);
+    protocol_ = fromNative(active);
+}
+
+}  // namespace tk::pcsc

@@ -1,0 +1,426 @@
+// TenderKey WebSocket API v1 client. An ES module without dependencies for browsers
+// and for Node 20+ (with a WebSocket implementation, global or passed to connect()).
+// The protocol is described in protocol/README.md.
+
+import { messageFor } from './messages.js';
+
+export { messageFor, resolveLanguage, MESSAGES, LANGUAGES, DEFAULT_LANGUAGE } from './messages.js';
+
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL = 'tenderkey.v1';
+export const DEFAULT_URL = 'ws://127.0.0.1:61261/';
+export const DEFAULT_TIMEOUT_MS = 130_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_RECONNECT = Object.freeze({
+  initialDelayMs: 500, maxDelayMs: 15_000, factor: 2, jitter: 0.2, maxAttempts: Infinity,
+});
+
+// reason -> JSON-RPC code; the same table as protocol/errors.json (a test keeps them equal).
+export const ERROR_CODES = Object.freeze({
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  INTERNAL: -32603,
+  SERVICE_UNAVAILABLE: -32010,
+  NO_READER: -32011,
+  NO_CARD: -32012,
+  CARD_REMOVED: -32013,
+  UNSUPPORTED_CARD: -32014,
+  CARD_ERROR: -32015,
+  BUSY: -32020,
+  TIMEOUT: -32021,
+  PAYLOAD_TOO_LARGE: -32022,
+  PIN_REQUIRED: -32030,
+  PIN_FORMAT: -32031,
+  PIN_INCORRECT: -32032,
+  PIN_BLOCKED: -32033,
+  PUK_INCORRECT: -32034,
+  PUK_BLOCKED: -32035,
+  PINPAD_CANCELLED: -32036,
+  PINPAD_TIMEOUT: -32037,
+  PIN_LAST_ATTEMPT: -32038,
+  NOT_PERMITTED: -32050,
+  CERTIFICATE_NOT_FOUND: -32040,
+  UNSUPPORTED_ALGORITHM: -32041,
+  KEY_USAGE: -32042,
+  DECRYPT_FAILED: -32043,
+});
+
+// Reasons the client raises itself; they have no JSON-RPC code.
+export const CLIENT_REASONS = Object.freeze(['CONNECTION_FAILED', 'CONNECTION_CLOSED', 'RESPONSE_TIMEOUT']);
+
+export const EVENT_TYPES = Object.freeze(['reader.added', 'reader.removed', 'card.inserted', 'card.removed']);
+
+const POLICY_VIOLATION = 1008; // the origin lost its allow-list entry: reconnecting is futile
+const OPEN = 1;
+
+export class TenderKeyError extends Error {
+  constructor(reason, { code, message, data, method, cause } = {}) {
+    super(message ?? messageFor(reason, { lang: 'en', data, method }), cause === undefined ? undefined : { cause });
+    this.name = 'TenderKeyError';
+    this.reason = reason;
+    this.code = code ?? ERROR_CODES[reason] ?? null;
+    this.data = { ...data, reason };
+    this.method = method;
+  }
+
+  get retriesLeft() {
+    return this.data.retriesLeft;
+  }
+
+  localizedMessage(lang) {
+    return messageFor(this, { lang });
+  }
+
+  // From the `error` member of a JSON-RPC failure response.
+  static fromResponse(error, method) {
+    const e = error !== null && typeof error === 'object' ? error : {};
+    const data = e.data !== null && typeof e.data === 'object' ? e.data : {};
+    const byCode = Object.keys(ERROR_CODES).find((r) => ERROR_CODES[r] === e.code);
+    const reason = typeof data.reason === 'string' ? data.reason : (byCode ?? 'INTERNAL');
+    return new TenderKeyError(reason, {
+      code: Number.isInteger(e.code) ? e.code : undefined,
+      message: typeof e.message === 'string' && e.message !== '' ? e.message : undefined,
+      data,
+      method,
+    });
+  }
+}
+
+// ---------- base64 ----------
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function isBinary(value) {
+  return ArrayBuffer.isView(value) || Object.prototype.toString.call(value) === '[object ArrayBuffer]'
+    || Object.prototype.toString.call(value) === '[object SharedArrayBuffer]';
+}
+
+function asBytes(value) {
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (isBinary(value)) return new Uint8Array(value);
+  throw new TypeError('expected an ArrayBuffer or a typed array');
+}
+
+// Standard base64 with padding of an ArrayBuffer, typed array or DataView.
+export function toBase64(bytes) {
+  const u8 = asBytes(bytes);
+  let s = '';
+  for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode.apply(null, u8.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+// Bytes of a standard base64 string with padding (as the daemon sends them).
+export function fromBase64(text) {
+  if (typeof text !== 'string' || !BASE64.test(text)) throw new TypeError('not standard base64 with padding');
+  const s = atob(text);
+  const u8 = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  return u8;
+}
+
+// Top-level binary parameter values (ArrayBuffer, typed arrays) become base64 strings.
+function encodeParams(params) {
+  if (params === undefined || params === null || typeof params !== 'object' || Array.isArray(params)) return params;
+  let out = params;
+  for (const [k, v] of Object.entries(params)) {
+    if (!isBinary(v)) continue;
+    if (out === params) out = { ...params };
+    out[k] = toBase64(v);
+  }
+  return out;
+}
+
+// ---------- client ----------
+
+function reconnectOptions(reconnect) {
+  if (reconnect === false || reconnect === null) return null;
+  if (reconnect === true || reconnect === undefined) return { ...DEFAULT_RECONNECT };
+  if (typeof reconnect !== 'object') throw new TypeError('reconnect must be a boolean or an object');
+  return { ...DEFAULT_RECONNECT, ...reconnect };
+}
+
+class Client {
+  #url;
+  #WebSocket;
+  #timeoutMs;
+  #connectTimeoutMs;
+  #reconnect;
+  #ws = null;
+  #nextId = 1;
+  #pending = new Map(); // id -> { resolve, reject, timer, method }
+  #listeners = new Map(); // type -> Set of functions
+  #subscribed = false;
+  #closing = false;
+  #reconnectTimer = null;
+  #attempts = 0;
+
+  constructor(options) {
+    this.#url = options.url ?? DEFAULT_URL;
+    this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof this.#WebSocket !== 'function') {
+      throw new TypeError('no WebSocket implementation: pass one as options.WebSocket');
+    }
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#reconnect = reconnectOptions(options.reconnect);
+  }
+
+  get url() {
+    return this.#url;
+  }
+
+  get connected() {
+    return this.#ws !== null && this.#ws.readyState === OPEN;
+  }
+
+  get subscribed() {
+    return this.#subscribed;
+  }
+
+  // ----- events -----
+
+  on(type, listener) {
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
+    this.#listeners.get(type).add(listener);
+    return () => this.off(type, listener);
+  }
+
+  off(type, listener) {
+    this.#listeners.get(type)?.delete(listener);
+  }
+
+  #emit(type, payload) {
+    const set = this.#listeners.get(type);
+    if (!set || set.size === 0) return false;
+    for (const listener of [...set]) {
+      try {
+        listener(payload);
+      } catch (err) {
+        // A failing listener must not stop the others nor the client.
+        if (type !== 'error' && this.#emit('error', err)) continue;
+        console.error(err);
+      }
+    }
+    return true;
+  }
+
+  // ----- connection -----
+
+  static async create(options) {
+    const client = new Client(options);
+    await client.#open();
+    return client;
+  }
+
+  #open() {
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new this.#WebSocket(this.#url, SUBPROTOCOL);
+      } catch (cause) {
+        reject(new TenderKeyError('CONNECTION_FAILED', { cause }));
+        return;
+      }
+      let settled = false;
+      const fail = (cause) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(new TenderKeyError('CONNECTION_FAILED', { cause }));
+      };
+      const timer = setTimeout(() => {
+        fail(new Error(`no connection within ${this.#connectTimeoutMs} ms`));
+        try { ws.close(); } catch { /* already closing */ }
+      }, this.#connectTimeoutMs);
+      ws.addEventListener('open', () => {
+        if (settled) return;
+        if (ws.protocol !== SUBPROTOCOL) {
+          fail(new Error(`the server selected subprotocol "${ws.protocol}", not ${SUBPROTOCOL}`));
+          ws.close(1000);
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        this.#ws = ws;
+        resolve();
+      });
+      ws.addEventListener('message', (ev) => {
+        if (this.#ws === ws) this.#onMessage(ev.data);
+      });
+      ws.addEventListener('close', (ev) => {
+        if (!settled) fail(new Error(`closed during the handshake (code ${ev.code})`));
+        else if (this.#ws === ws) this.#onClose(ev);
+      });
+      // 'error' is always followed by 'close', which does the work.
+      ws.addEventListener('error', () => {});
+    });
+  }
+
+  #onClose(ev) {
+    this.#ws = null;
+    this.#rejectAll({ outcome: 'unknown', closeCode: ev.code });
+    const willReconnect = !this.#closing && this.#reconnect !== null && ev.code !== POLICY_VIOLATION;
+    this.#emit('disconnected', { code: ev.code, reason: ev.reason ?? '', willReconnect });
+    if (willReconnect) this.#scheduleReconnect();
+  }
+
+  #rejectAll(data) {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(new TenderKeyError('CONNECTION_CLOSED', { data, method: p.method }));
+    }
+  }
+
+  #scheduleReconnect() {
+    const r = this.#reconnect;
+    if (this.#attempts >= r.maxAttempts) {
+      this.#emit('error', new TenderKeyError('CONNECTION_FAILED', {
+        message: `gave up reconnecting after ${this.#attempts} attempts`,
+      }));
+      return;
+    }
+    const base = Math.min(r.maxDelayMs, r.initialDelayMs * r.factor ** this.#attempts);
+    const delay = Math.max(0, base * (1 + r.jitter * (2 * Math.random() - 1)));
+    this.#attempts += 1;
+    this.#reconnectTimer = setTimeout(() => this.#reconnectNow(), delay);
+  }
+
+  async #reconnectNow() {
+    this.#reconnectTimer = null;
+    if (this.#closing) return;
+    try {
+      await this.#open();
+    } catch {
+      if (!this.#closing) this.#scheduleReconnect();
+      return;
+    }
+    if (this.#closing) {
+      this.#ws.close(1000);
+      return;
+    }
+    this.#attempts = 0;
+    if (this.#subscribed) {
+      try {
+        await this.call('events.subscribe');
+      } catch (err) {
+        // A connection lost again is handled by its own close; anything else is reported.
+        if (err.reason === 'CONNECTION_CLOSED') return;
+        this.#emit('error', err);
+      }
+    }
+    this.#emit('connected', { reconnected: true });
+  }
+
+  close() {
+    this.#closing = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    this.#rejectAll({ outcome: 'unknown' });
+    const ws = this.#ws;
+    if (!ws) return Promise.resolve();
+    return new Promise((resolve) => {
+      ws.addEventListener('close', () => resolve());
+      ws.close(1000);
+    });
+  }
+
+  // ----- requests -----
+
+  #onMessage(text) {
+    let msg;
+    try {
+      if (typeof text !== 'string') throw new Error('binary message');
+      msg = JSON.parse(text);
+    } catch (cause) {
+      this.#emit('error', new Error('unreadable message from the daemon', { cause }));
+      return;
+    }
+    if (msg !== null && typeof msg === 'object' && msg.method === 'event' && !('id' in msg)) {
+      const params = msg.params;
+      if (params !== null && typeof params === 'object' && typeof params.type === 'string') {
+        this.#emit(params.type, params);
+        this.#emit('event', params);
+        return;
+      }
+    }
+    const p = msg !== null && typeof msg === 'object' ? this.#pending.get(msg.id) : undefined;
+    if (!p && Number.isInteger(msg?.id) && msg.id > 0 && msg.id < this.#nextId) {
+      return; // a late answer to a request that already timed out on this side
+    }
+    if (!p) {
+      const err = msg?.error ? TenderKeyError.fromResponse(msg.error) : new Error('unexpected message from the daemon');
+      this.#emit('error', err);
+      return;
+    }
+    this.#pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if ('error' in msg) p.reject(TenderKeyError.fromResponse(msg.error, p.method));
+    else p.resolve(msg.result);
+  }
+
+  call(method, params, options = {}) {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== OPEN) {
+      return Promise.reject(new TenderKeyError('CONNECTION_CLOSED', { data: { outcome: 'none' }, method }));
+    }
+    const id = this.#nextId;
+    this.#nextId = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
+    const msg = { jsonrpc: '2.0', id, method };
+    const encoded = encodeParams(params);
+    if (encoded !== undefined) msg.params = encoded;
+    const text = JSON.stringify(msg);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TenderKeyError('RESPONSE_TIMEOUT', { data: { outcome: 'unknown' }, method }));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer, method });
+      try {
+        ws.send(text);
+      } catch (cause) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(new TenderKeyError('CONNECTION_CLOSED', { data: { outcome: 'none' }, method, cause }));
+      }
+    });
+  }
+
+  systemInfo(options) { return this.call('system.info', undefined, options); }
+
+  readersList(options) { return this.call('readers.list', undefined, options); }
+
+  certificatesList(params, options) { return this.call('certificates.list', params, options); }
+
+  pinStatus(params, options) { return this.call('pin.status', params, options); }
+
+  pinVerify(params, options) { return this.call('pin.verify', params, options); }
+
+  pinChange(params, options) { return this.call('pin.change', params, options); }
+
+  pinUnblock(params, options) { return this.call('pin.unblock', params, options); }
+
+  pukChange(params, options) { return this.call('puk.change', params, options); }
+
+  sign(params, options) { return this.call('sign', params, options); }
+
+  decrypt(params, options) { return this.call('decrypt', params, options); }
+
+  register(params, options) { return this.call('register', params, options); }
+
+  async subscribe(options) {
+    const result = await this.call('events.subscribe', undefined, options);
+    this.#subscribed = true;
+    return result;
+  }
+}
+
+// Opens a connection to the daemon. Resolves with the client once it is open; rejects
+// with a TenderKeyError CONNECTION_FAILED when it cannot be opened.
+export function connect(options = {}) {
+  return Client.create(options);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages TenderKey needs to build and test, when they are missing,
+# and unpacks the vpcd reader driver into .cache/vpcd for the test harness.
+#
+# vpcd is deliberately NOT installed as a package: Debian's vsmartcard-vpcd adds a reader to
+# the system pcscd that listens on every network interface, so anyone on the network could
+# insert a card. The harness loads the unpacked driver into its own private pcscd instead.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+build_pkgs=(cmake ninja-build g++ pkg-config libpcsclite-dev libssl-dev libboost-dev
+    libwebsockets-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+    libsystemd-dev libtomlplusplus-dev zlib1g-dev clang-format)
+test_pkgs=(pcscd opensc yubico-piv-tool openssl iproute2 util-linux procps socat)
+
+sudo=()
+[ "$(id -u)" = 0 ] || sudo=(sudo)
+
+missing=()
+for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+
+apt_updated=0
+apt_update() {
+    [ "$apt_updated" = 1 ] && return
+    "${sudo[@]}" apt-get update -qq
+    apt_updated=1
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    apt_update
+    # No daemon is started by these packages on a machine without systemd; on one with it,
+    # the system pcscd stays socket-activated and untouched by the tests.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+
+vpcd_dir="$top/.cache/vpcd"
+if [ ! -e "$vpcd_dir/usr/lib/pcsc/drivers/serial/libifdvpcd.so" ]; then
+    echo "install-deps: unpacking the vpcd reader driver into .cache/vpcd"
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    if ! (cd "$tmp" && apt-get download -qq vsmartcard-vpcd >/dev/null 2>&1); then
+        apt_update
+        (cd "$tmp" && apt-get download -qq vsmartcard-vpcd >/dev/null 2>&1)
+    fi
+    mkdir -p "$vpcd_dir"
+    dpkg-deb -x "$tmp"/vsmartcard-vpcd_*.deb "$vpcd_dir"
+fi

@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "card/secure_bytes.hpp"
+
+namespace tk::card {
+namespace {
+
+// Records, at the moment storage is handed back, whether every byte of it was zero.
+struct Observations {
+    int deallocations = 0;
+    int wipedDeallocations = 0;
+};
+
+template <class T>
+struct ObservingAllocator {
+    using value_type = T;
+    Observations* observations;
+
+    explicit ObservingAllocator(Observations* o) : observations(o) {}
+    template <class U>
+    ObservingAllocator(const ObservingAllocator<U>& other) : observations(other.observations) {}
+
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) {
+        ++observations->deallocations;
+        bool zero = true;
+        for (std::size_t i = 0; i < n; ++i) {
+            zero = zero && p[i] == 0;
+        }
+        if (zero) {
+            ++observations->wipedDeallocations;
+        }
+        std::allocator<T>().deallocate(p, n);
+    }
+    bool operator==(const ObservingAllocator&) const = default;
+};
+
+using ObservedSecureBytes = BasicSecureBytes<ObservingAllocator<std::uint8_t>>;
+
+TEST(SecureBytes, Destruction_WipesBeforeRelease) {
+    Observations o;
+    {
+        ObservedSecureBytes pin =
+            ObservedSecureBytes::fromText("123456", ObservingAllocator<std::uint8_t>(&o));
+        ASSERT_EQ(pin.size(), 6u);
+        EXPECT_EQ(pin[0], '1');
+    }
+    EXPECT_EQ(o.deallocations, 1);
+    EXPECT_EQ(o.wipedDeallocations, 1);
+}
+
+TEST(SecureBytes, MoveAssignment_WipesOverwrittenBuffer) {
+    Observations o;
+    ObservingAllocator<std::uint8_t> a(&o);
+    ObservedSecureBytes first = ObservedSecureBytes::fromText("11111111", a);
+    ObservedSecureBytes second = ObservedSecureBytes::fromText("22222222", a);
+    first = std::move(second);
+    EXPECT_EQ(o.deallocations, 1);
+    EXPECT_EQ(o.wipedDeallocations, 1);
+    EXPECT_EQ(first[0], '2');
+    EXPECT_TRUE(second.empty());  // NOLINT(bugprone-use-after-move): moved-from state is specified
+}
+
+TEST(SecureBytes, MoveConstruction_HandsStorageOverWithoutCopy) {
+    Observations o;
+    ObservedSecureBytes a =
+        ObservedSecureBytes::fromText("secret", ObservingAllocator<std::uint8_t>(&o));
+    const std::uint8_t* storage = a.data();
+    ObservedSecureBytes b(std::move(a));
+    EXPECT_EQ(b.data(), storage);
+    EXPECT_EQ(o.deallocations, 0);
+}
+
+TEST(SecureBytes, ExplicitWipe_ZerosContentsKeepsSize) {
+    SecureBytes s = SecureBytes::fromText("12345678");
+    s.wipe();
+    ASSERT_EQ(s.size(), 8u);
+    for (const auto b : s) {
+        EXPECT_EQ(b, 0);
+    }
+}
+
+TEST(SecureBytes, ConstructFromBytes_Copies) {
+    const std::vector<std::uint8_t> source = {1, 2, 3};
+    const SecureBytes s(source);
+    EXPECT_EQ(std::vector<std::uint8_t>(s.begin(), s.end()), source);
+    EXPECT_NE(s.data(), source.data());
+}
+
+TEST(SecureBytes, EmptyBuffer_NoAllocation) {
+    Observations o;
+    { ObservedSecureBytes s(0, ObservingAllocator<std::uint8_t>(&o)); }
+    EXPECT_EQ(o.deallocations, 0);
+}
+
+TEST(SecureWipe, WipeOnExit_ZerosVector) {
+    std::vector<std::uint8_t> v = {9, 9, 9};
+    { const WipeOnExit w(v); }
+    EXPECT_EQ(v, (std::vector<std::uint8_t>{0, 0, 0}));
+}
+
+}  // namespace
+}  // namespace tk::card
