@@ -16,6 +16,9 @@ test_pkgs=(pcscd opensc yubico-piv-tool openssl iproute2 util-linux procps socat
 sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo)
 
+# The JavaScript client's tests need Node.js (Debian's nodejs when none is installed).
+command -v node >/dev/null || test_pkgs+=(nodejs)
+
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -92,9 +92,11 @@ export class TenderKeyError extends Error {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+// By tag rather than instanceof, so buffers from other realms (iframes, workers) count.
+const BUFFER_TAGS = new Set(['[object ArrayBuffer]', '[object SharedArrayBuffer]']);
+
 function isBinary(value) {
-  return ArrayBuffer.isView(value) || Object.prototype.toString.call(value) === '[object ArrayBuffer]'
-    || Object.prototype.toString.call(value) === '[object SharedArrayBuffer]';
+  return ArrayBuffer.isView(value) || BUFFER_TAGS.has(Object.prototype.toString.call(value));
 }
 
 function asBytes(value) {

@@ -33,6 +33,8 @@ class ServerConnection {
       onError: (code, reason) => this.close(code, reason),
     });
     socket.on('data', (chunk) => this.reader.feed(chunk));
+    // The HTTP server makes half-open sockets: the client's FIN must end ours too.
+    socket.on('end', () => socket.destroy());
     socket.on('close', () => this.#gone());
     socket.on('error', () => this.#gone());
   }

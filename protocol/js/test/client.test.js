@@ -11,6 +11,9 @@ import {
   connect, fromBase64, SUBPROTOCOL, TenderKeyError, toBase64,
 } from '../tenderkey.js';
 
+// A network test that hangs fails instead of holding up the run.
+const LIMIT = { timeout: 20_000 };
+
 const CARD = 'piv-8fcb6f7feb15d8db67820d81617a0930';
 const CERT = `${CARD}:9c`;
 const FAST = { initialDelayMs: 20, maxDelayMs: 200, factor: 2, jitter: 0 };
@@ -45,7 +48,7 @@ async function rejection(promise) {
   assert.fail('expected a rejection');
 }
 
-test('Connect_OffersTheSubprotocol_AndCallsSystemInfo', async (t) => {
+test('Connect_OffersTheSubprotocol_AndCallsSystemInfo', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   assert.deepEqual(await tk.systemInfo(), SYSTEM_INFO);
   assert.deepEqual(daemon.server.handshakes[0].offered, [SUBPROTOCOL]);
@@ -54,7 +57,7 @@ test('Connect_OffersTheSubprotocol_AndCallsSystemInfo', async (t) => {
   assert.deepEqual(Object.keys(msg).sort(), ['id', 'jsonrpc', 'method'], 'no params member for a method without params');
 });
 
-test('Requests_AreCorrelatedById_WhenAnsweredOutOfOrder', async (t) => {
+test('Requests_AreCorrelatedById_WhenAnsweredOutOfOrder', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   const held = [];
   daemon.handle('pin.status', (params, ctx) => {
@@ -73,7 +76,7 @@ test('Requests_AreCorrelatedById_WhenAnsweredOutOfOrder', async (t) => {
   assert.deepEqual(results.map((r) => r.retriesLeft), [1, 2, 3]);
 });
 
-test('ErrorResponse_BecomesTenderKeyError_WithReasonCodeDataAndMethod', async (t) => {
+test('ErrorResponse_BecomesTenderKeyError_WithReasonCodeDataAndMethod', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   daemon.handle('pin.verify', () => {
     throw new DaemonError('PIN_INCORRECT', { retriesLeft: 2 });
@@ -101,7 +104,7 @@ test('ErrorResponse_WithoutReason_IsMappedByCode', () => {
   assert.equal(TenderKeyError.fromResponse(null).reason, 'INTERNAL');
 });
 
-test('EveryTypedMethod_SendsItsMethodWithSchemaValidParams', async (t) => {
+test('EveryTypedMethod_SendsItsMethodWithSchemaValidParams', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   const calls = [
     ['readers.list', () => tk.readersList(), { readers: [] }],
@@ -130,7 +133,7 @@ test('EveryTypedMethod_SendsItsMethodWithSchemaValidParams', async (t) => {
   assert.deepEqual(await tk.call('system.info'), SYSTEM_INFO, 'generic call');
 });
 
-test('BinaryParams_AreSentAsBase64', async (t) => {
+test('BinaryParams_AreSentAsBase64', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   daemon.handle('sign', () => ({ signature: 'AAAA', certificate: 'MIIB', algorithm: 'ECDSA', hash: 'SHA-256' }));
   const digest = new Uint8Array(32).map((_, i) => i * 7);
@@ -142,7 +145,7 @@ test('BinaryParams_AreSentAsBase64', async (t) => {
   assert.ok(ArrayBuffer.isView(digest), 'the caller\'s params are not modified');
 });
 
-test('Base64Helpers_RoundTripEveryLength_AndMatchNode', () => {
+test('Base64Conversion_RoundTripsEveryLength_AndMatchesNode', () => {
   for (let n = 0; n < 300; n++) {
     const bytes = new Uint8Array(n).map(() => Math.floor(Math.random() * 256));
     const b64 = toBase64(bytes);
@@ -157,7 +160,7 @@ test('Base64Helpers_RoundTripEveryLength_AndMatchNode', () => {
   assert.throws(() => toBase64('text'), TypeError);
 });
 
-test('Request_WithoutAnswer_FailsAfterItsTimeout_AndALateAnswerIsIgnored', async (t) => {
+test('Request_WithoutAnswer_FailsAfterItsTimeout_AndALateAnswerIsIgnored', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t, { client: { timeoutMs: 80 } });
   const held = [];
   daemon.handle('pin.status', (params, ctx) => {
@@ -180,7 +183,7 @@ test('Request_WithoutAnswer_FailsAfterItsTimeout_AndALateAnswerIsIgnored', async
   assert.deepEqual(errors, [], 'a late answer is not an error');
 });
 
-test('Request_WhileDisconnected_FailsAtOnce_WithOutcomeNone', async (t) => {
+test('Request_WhileDisconnected_FailsAtOnce_WithOutcomeNone', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t, { client: { reconnect: false } });
   daemon.closeAll(1001);
   await until(() => !tk.connected, 'disconnect');
@@ -190,7 +193,7 @@ test('Request_WhileDisconnected_FailsAtOnce_WithOutcomeNone', async (t) => {
   assert.equal(err.method, 'system.info');
 });
 
-test('Request_InFlightWhenTheConnectionDrops_FailsWithOutcomeUnknown_AndIsNotResent', async (t) => {
+test('Request_InFlightWhenTheConnectionDrops_FailsWithOutcomeUnknown_AndIsNotResent', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t, { client: { reconnect: FAST } });
   daemon.handle('pin.change', () => undefined);
   const pending = tk.pinChange({ cardId: CARD, pin: '123456', newPin: '654321' });
@@ -204,7 +207,7 @@ test('Request_InFlightWhenTheConnectionDrops_FailsWithOutcomeUnknown_AndIsNotRes
   assert.equal(daemon.requests.filter((r) => r.msg.method === 'pin.change').length, 1, 'never re-sent');
 });
 
-test('Reconnect_AfterADrop_SubscribesAgain_AndDeliversLaterEvents', async (t) => {
+test('Reconnect_AfterADrop_SubscribesAgain_AndDeliversLaterEvents', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t, { client: { reconnect: FAST } });
   const seen = [];
   const lifecycle = [];
@@ -226,7 +229,7 @@ test('Reconnect_AfterADrop_SubscribesAgain_AndDeliversLaterEvents', async (t) =>
   assert.deepEqual(seen[0], { type: 'card.inserted', reader: 'R', card });
 });
 
-test('Reconnect_WithoutPriorSubscription_DoesNotSubscribe', async (t) => {
+test('Reconnect_WithoutPriorSubscription_DoesNotSubscribe', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t, { client: { reconnect: FAST } });
   let connected = 0;
   tk.on('connected', () => connected++);
@@ -235,7 +238,7 @@ test('Reconnect_WithoutPriorSubscription_DoesNotSubscribe', async (t) => {
   assert.equal(daemon.requests.filter((r) => r.msg.method === 'events.subscribe').length, 0);
 });
 
-test('Reconnect_BacksOffExponentially_WhileTheDaemonRefuses', async (t) => {
+test('Reconnect_BacksOffExponentially_WhileTheDaemonRefuses', LIMIT, async (t) => {
   let refusing = false;
   const { daemon, tk } = await setup(t, {
     server: { refuse: () => (refusing ? 503 : 0) },
@@ -257,7 +260,7 @@ test('Reconnect_BacksOffExponentially_WhileTheDaemonRefuses', async (t) => {
   });
 });
 
-test('Reconnect_GivesUpAfterMaxAttempts_AndReportsIt', async (t) => {
+test('Reconnect_GivesUpAfterMaxAttempts_AndReportsIt', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t, { client: { reconnect: { ...FAST, maxAttempts: 2 } } });
   const errors = [];
   tk.on('error', (e) => errors.push(e));
@@ -268,7 +271,7 @@ test('Reconnect_GivesUpAfterMaxAttempts_AndReportsIt', async (t) => {
   assert.equal(daemon.server.handshakes.length, 3, 'the first connection and two attempts');
 });
 
-test('Reconnect_NotAfterPolicyClose1008_NorAfterClose_NorWhenDisabled', async (t) => {
+test('Reconnect_NotAfterPolicyClose1008_NorAfterClose_NorWhenDisabled', LIMIT, async (t) => {
   const a = await setup(t, { client: { reconnect: FAST } });
   const events = [];
   a.tk.on('disconnected', (e) => events.push(e));
@@ -293,7 +296,7 @@ test('Reconnect_NotAfterPolicyClose1008_NorAfterClose_NorWhenDisabled', async (t
   assert.equal(c.daemon.server.handshakes.length, 1);
 });
 
-test('Close_RejectsPendingRequests_AndResolves', async (t) => {
+test('Close_RejectsPendingRequests_AndResolves', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   daemon.handle('sign', () => undefined);
   const pending = rejection(tk.sign({ certificateId: CERT, digest: new Uint8Array(32) }));
@@ -306,7 +309,7 @@ test('Close_RejectsPendingRequests_AndResolves', async (t) => {
   assert.equal((await rejection(tk.systemInfo())).data.outcome, 'none');
 });
 
-test('Events_AreDispatchedByType_AndToEventListeners', async (t) => {
+test('Events_AreDispatchedByType_AndToEventListeners', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   const byType = [];
   const all = [];
@@ -327,7 +330,7 @@ test('Events_AreDispatchedByType_AndToEventListeners', async (t) => {
   assert.deepEqual(removed, [{ type: 'card.removed', reader: 'R', cardId: null }], 'no event after unsubscribing the listener');
 });
 
-test('Events_AListenerThatThrows_DoesNotStopTheOthers_AndIsReported', async (t) => {
+test('Events_AListenerThatThrows_DoesNotStopTheOthers_AndIsReported', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   const got = [];
   const errors = [];
@@ -342,7 +345,7 @@ test('Events_AListenerThatThrows_DoesNotStopTheOthers_AndIsReported', async (t) 
   assert.deepEqual(await tk.systemInfo(), SYSTEM_INFO);
 });
 
-test('UnmatchedMessages_AreReportedAsErrors', async (t) => {
+test('UnmatchedMessages_AreReportedAsErrors', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   const errors = [];
   tk.on('error', (e) => errors.push(e));
@@ -354,7 +357,7 @@ test('UnmatchedMessages_AreReportedAsErrors', async (t) => {
   assert.match(errors[1].message, /unreadable/);
 });
 
-test('Connect_Fails_WhenNothingListens', async () => {
+test('Connect_Fails_WhenNothingListens', LIMIT, async () => {
   const probe = createServer();
   await new Promise((r) => probe.listen(0, '127.0.0.1', r));
   const { port } = probe.address();
@@ -365,7 +368,7 @@ test('Connect_Fails_WhenNothingListens', async () => {
   assert.equal(err.code, null);
 });
 
-test('Connect_Fails_WhenTheHandshakeIsRefused', async (t) => {
+test('Connect_Fails_WhenTheHandshakeIsRefused', LIMIT, async (t) => {
   const daemon = await startFakeDaemon({ allowedOrigins: ['https://web.pcc.gov.tw'] });
   t.after(() => daemon.stop());
   const denied = await rejection(connect({ url: daemon.url, WebSocket: NodeWebSocket }));
@@ -374,7 +377,7 @@ test('Connect_Fails_WhenTheHandshakeIsRefused', async (t) => {
   await allowed.close();
 });
 
-test('Connect_Fails_WhenTheServerSelectsNoSubprotocol', async (t) => {
+test('Connect_Fails_WhenTheServerSelectsNoSubprotocol', LIMIT, async (t) => {
   const daemon = await startFakeDaemon({ selectProtocol: () => null });
   t.after(() => daemon.stop());
   const err = await rejection(connect({ url: daemon.url, WebSocket: NodeWebSocket, reconnect: FAST }));
@@ -384,7 +387,7 @@ test('Connect_Fails_WhenTheServerSelectsNoSubprotocol', async (t) => {
   assert.equal(daemon.server.handshakes.length, 1, 'a failed first connection is not retried');
 });
 
-test('Connect_Fails_WhenTheHandshakeHangs', async (t) => {
+test('Connect_Fails_WhenTheHandshakeHangs', LIMIT, async (t) => {
   const sockets = [];
   const silent = createServer((socket) => sockets.push(socket.resume()));
   await new Promise((r) => silent.listen(0, '127.0.0.1', r));
@@ -400,7 +403,7 @@ test('Connect_Fails_WhenTheHandshakeHangs', async (t) => {
   assert.ok(Date.now() - started < 2000);
 });
 
-test('Connect_WithoutAWebSocketImplementation_IsATypeError', async () => {
+test('Connect_WithoutAWebSocketImplementation_IsATypeError', LIMIT, async () => {
   const saved = globalThis.WebSocket;
   globalThis.WebSocket = undefined;
   try {

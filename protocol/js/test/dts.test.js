@@ -10,6 +10,9 @@ import { loadProtocol } from '../test-support/protocol-schemas.js';
 import { startFakeDaemon } from '../test-support/fake-daemon.js';
 import { NodeWebSocket } from '../test-support/ws-client.js';
 
+// A network test that hangs fails instead of holding up the run.
+const LIMIT = { timeout: 20_000 };
+
 const read = (name) => readFileSync(new URL(`../${name}`, import.meta.url), 'utf8');
 const tkDts = read('tenderkey.d.ts');
 const msgDts = read('messages.d.ts');
@@ -84,7 +87,7 @@ test('TenderkeyDts_ClientInterface_HasAMethodPerProtocolMethod', () => {
   }
 });
 
-test('Client_RuntimeMembers_AreAllDeclared', async () => {
+test('Client_RuntimeMembers_AreAllDeclared', LIMIT, async () => {
   const daemon = await startFakeDaemon();
   const tk = await tenderkey.connect({ url: daemon.url, WebSocket: NodeWebSocket, reconnect: false });
   try {

@@ -9,6 +9,9 @@ import { startFakeDaemon } from '../test-support/fake-daemon.js';
 import { NodeWebSocket } from '../test-support/ws-client.js';
 import { connect } from '../tenderkey.js';
 
+// A network test that hangs fails instead of holding up the run.
+const LIMIT = { timeout: 20_000 };
+
 const ORIGIN = 'https://web.pcc.gov.tw';
 
 function handshake(port, headers) {
@@ -33,7 +36,7 @@ function handshake(port, headers) {
   });
 }
 
-test('Handshake_ChecksHostOriginSubprotocolLimit_InThisOrder', async (t) => {
+test('Handshake_ChecksHostOriginSubprotocolLimit_InThisOrder', LIMIT, async (t) => {
   const daemon = await startFakeDaemon({ allowedOrigins: [ORIGIN], maxConnections: 1 });
   t.after(() => daemon.stop());
   const port = daemon.server.port;

@@ -9,11 +9,14 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, startFakeDaemon, SYSTEM_INFO } from '../test-support/fake-daemon.js';
 
+// A network test that hangs fails instead of holding up the run.
+const LIMIT = { timeout: 20_000 };
+
 const SCENARIO = fileURLToPath(new URL('../test-support/interop-scenario.js', import.meta.url));
 // Node 22+ has a global WebSocket; Node 20 has the same implementation behind a flag.
 const FLAGS = typeof globalThis.WebSocket === 'function' ? [] : ['--experimental-websocket', '--no-warnings'];
 
-test('BuiltInWebSocket_ConnectsCallsReceivesEventsAndReconnects', async (t) => {
+test('BuiltInWebSocket_ConnectsCallsReceivesEventsAndReconnects', LIMIT, async (t) => {
   const daemon = await startFakeDaemon();
   t.after(() => daemon.stop());
   const card = { id: 'piv-0011', type: 'piv', atr: '3b8f8001', label: '範例工程股份有限公司' };
