@@ -1,0 +1,134 @@
+#include "cli/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "cli/exit_status.hpp"
+
+namespace tk::cli {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
+    throw FileError(what + " " + (path == "-" ? std::string("standard stream") : path) + ": " +
+                    std::strerror(errno));
+}
+
+// Closes a descriptor it opened (not standard input or output).
+class Descriptor {
+  public:
+    Descriptor(int fd, bool owned) noexcept : fd_(fd), owned_(owned) {}
+    ~Descriptor() {
+        if (owned_ && fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    Descriptor(const Descriptor&) = delete;
+    Descriptor& operator=(const Descriptor&) = delete;
+    Descriptor(Descriptor&&) = delete;
+    Descriptor& operator=(Descriptor&&) = delete;
+
+    int get() const noexcept { return fd_; }
+    // Closes now and reports a failure (a full disk shows up only here on some file systems).
+    bool close() noexcept {
+        const bool ok = !owned_ || ::close(fd_) == 0;
+        owned_ = false;
+        return ok;
+    }
+
+  private:
+    int fd_;
+    bool owned_;
+};
+
+}  // namespace
+
+card::Bytes readFile(const std::string& path) {
+    const bool standard = path == "-";
+    const Descriptor fd(standard ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC),
+                        !standard);
+    if (fd.get() < 0) {
+        fail("cannot open", path);
+    }
+    card::Bytes contents;
+    std::uint8_t buffer[8192];
+    while (true) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("cannot read", path);
+        }
+        if (n == 0) {
+            break;
+        }
+        contents.insert(contents.end(), buffer, buffer + n);
+    }
+    return contents;
+}
+
+void writeFile(const std::string& path, card::ByteView contents, bool secret) {
+    const bool standard = path == "-";
+    const mode_t mode = secret ? 0600 : 0644;
+    Descriptor fd(standard ? STDOUT_FILENO
+                           : ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode),
+                  !standard);
+    if (fd.get() < 0) {
+        fail("cannot create", path);
+    }
+    if (secret && !standard && ::fchmod(fd.get(), 0600) != 0) {
+        fail("cannot restrict access to", path);
+    }
+    std::size_t written = 0;
+    while (written < contents.size()) {
+        const ssize_t n = ::write(fd.get(), contents.data() + written, contents.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("cannot write", path);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (!fd.close()) {
+        fail("cannot write", path);
+    }
+}
+
+card::SecureBytes readSecretFile(const std::string& path) {
+    const Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC), true);
+    if (fd.get() < 0) {
+        fail("cannot open", path);
+    }
+    // A PIN or PUK is at most 8 characters; the rest of a longer line is read so that the card
+    // layer sees the whole (too long) value and refuses it as a format error.
+    constexpr std::size_t kMaxLine = 64;
+    card::SecureBytes buffer(kMaxLine);
+    std::size_t length = 0;
+    while (length < kMaxLine) {
+        const ssize_t n = ::read(fd.get(), buffer.data() + length, kMaxLine - length);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("cannot read", path);
+        }
+        if (n == 0) {
+            break;
+        }
+        length += static_cast<std::size_t>(n);
+    }
+    const auto* end = std::find(buffer.begin(), buffer.begin() + length, std::uint8_t{'\n'});
+    std::size_t lineLength = static_cast<std::size_t>(end - buffer.begin());
+    if (lineLength > 0 && buffer[lineLength - 1] == '\r') {
+        --lineLength;
+    }
+    return card::SecureBytes(buffer.view().first(lineLength));
+}
+
+}  // namespace tk::cli
