@@ -1,0 +1,785 @@
+#include "server/server.hpp"
+
+#include <libwebsockets.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "server/json_rpc.hpp"
+#include "server/mailbox.hpp"
+#include "server/method_table.hpp"
+
+namespace tk::server {
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A connection that does not read its answers stops being read once this many messages wait
+// for it, and is read again when it has caught up.
+constexpr std::size_t kPauseReadingAt = 64;
+constexpr std::size_t kResumeReadingAt = 16;
+// After the grace period, how long closing frames get to reach the clients.
+constexpr auto kCloseFlushTime = std::chrono::milliseconds(1000);
+constexpr auto kDrainTick = std::chrono::milliseconds(20);
+constexpr std::size_t kMaxLoggedHeader = 200;
+
+struct Session {
+    std::uint64_t id = 0;
+    lws* wsi = nullptr;
+    std::string origin;
+    service::Capabilities capabilities;
+    int inFlight = 0;
+    std::deque<std::string> outgoing;  // each message preceded by LWS_PRE spare bytes
+    std::string message;               // the message being reassembled from fragments
+    int closeCode = 0;                 // set: close once `outgoing` is written
+    std::string closeReason;
+    bool readingPaused = false;
+};
+
+// libwebsockets' per-connection user data: zero-filled memory, no constructor runs.
+struct PerConnection {
+    Session* session;
+    unsigned healthLength;
+    char health[240];
+};
+
+std::optional<std::string> header(lws* wsi, lws_token_indexes token) {
+    const int length = lws_hdr_total_length(wsi, token);
+    if (length <= 0) {
+        return std::nullopt;
+    }
+    std::string value(static_cast<std::size_t>(length) + 1, '\0');
+    const int copied = lws_hdr_copy(wsi, value.data(), length + 1, token);
+    if (copied < 0) {
+        return std::nullopt;
+    }
+    value.resize(static_cast<std::size_t>(copied));
+    return value;
+}
+
+std::string forLog(const std::optional<std::string>& value) {
+    if (!value) {
+        return "-";
+    }
+    return value->size() > kMaxLoggedHeader ? value->substr(0, kMaxLoggedHeader) + "..." : *value;
+}
+
+std::string correlationId() {
+    thread_local std::mt19937_64 generator{std::random_device{}()};
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id(8, '0');
+    auto bits = generator();
+    for (auto& c : id) {
+        c = kHex[bits & 0xF];
+        bits >>= 4;
+    }
+    return id;
+}
+
+long long millisecondsSince(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+void logRequest(const std::string& origin, std::string_view method, std::string_view outcome,
+                Clock::time_point received) {
+    spdlog::info("request origin={} method={} outcome={} duration_ms={}", origin,
+                 method.empty() ? "-" : method, outcome, millisecondsSince(received));
+}
+
+// Writes a response with an empty body. A refusal also closes the connection: nothing else is
+// said to a client that failed a check.
+bool writeEmptyResponse(lws* wsi, unsigned status, bool closeConnection) {
+    std::array<unsigned char, LWS_PRE + 256> buffer{};
+    unsigned char* start = buffer.data() + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = buffer.data() + buffer.size() - 1;
+    // The status line is written here: lws_add_http_header_status() takes the HTTP version
+    // from a field that is not yet set for upgrade requests, and would answer "HTTP/1.0".
+    const char* reason = status == 400   ? "Bad Request"
+                         : status == 403 ? "Forbidden"
+                         : status == 404 ? "Not Found"
+                                         : "Service Unavailable";
+    const std::string line = "HTTP/1.1 " + std::to_string(status) + " " + reason;
+    if (lws_add_http_header_by_name(wsi, nullptr,
+                                    reinterpret_cast<const unsigned char*>(line.data()),
+                                    static_cast<int>(line.size()), &p, end) != 0 ||
+        lws_add_http_header_content_length(wsi, 0, &p, end) != 0) {
+        return false;
+    }
+    static constexpr char kClose[] = "close";
+    if (closeConnection &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+                                     reinterpret_cast<const unsigned char*>(kClose),
+                                     sizeof(kClose) - 1, &p, end) != 0) {
+        return false;
+    }
+    return lws_finalize_write_http_header(wsi, start, &p, end) == 0;
+}
+
+void spdlogEmit(int level, const char* line) {
+    std::string_view text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+        text.remove_suffix(1);
+    }
+    if ((level & LLL_ERR) != 0) {
+        spdlog::error("libwebsockets: {}", text);
+    } else if ((level & LLL_WARN) != 0) {
+        spdlog::warn("libwebsockets: {}", text);
+    } else {
+        spdlog::debug("libwebsockets: {}", text);
+    }
+}
+
+}  // namespace
+
+struct Server::Impl {
+    Impl(service::Api& api, ServerSettings settings, OriginLookup origins)
+        : api(api),
+          settings(std::move(settings)),
+          origins(std::move(origins)),
+          endpoints(endpointsFor(this->settings.listeners)) {}
+
+    service::Api& api;
+    ServerSettings settings;
+    OriginLookup origins;  // network thread once running
+    std::vector<Endpoint> endpoints;
+    std::vector<std::string> vhostNames;
+    std::array<lws_protocols, 2> protocols{};
+    std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
+    lws_context* context = nullptr;
+    std::thread thread;
+    std::atomic<bool> running{false};
+    std::atomic<int> openConnections{0};
+
+    // Network thread only.
+    std::unordered_map<std::uint64_t, Session*> sessions;
+    std::uint64_t nextSessionId = 1;
+    bool draining = false;
+    bool closingAll = false;
+    bool finished = false;
+    Clock::time_point drainDeadline;
+    Clock::time_point closeDeadline;
+    struct Tick {
+        lws_sorted_usec_list_t sul;  // first member: the callback gets its address
+        Impl* impl;
+    } tick{};
+
+    // ---- start and the network thread ----
+
+    void createContext() {
+        protocols[0] = {};
+        protocols[0].name = kSubprotocol.data();
+        protocols[0].callback = &Impl::lwsCallback;
+        protocols[0].per_session_data_size = sizeof(PerConnection);
+        protocols[0].rx_buffer_size = 64 * 1024;
+        protocols[1] = {};  // terminator
+
+        const bool anyTls = std::any_of(endpoints.begin(), endpoints.end(),
+                                        [](const Endpoint& e) { return e.tls(); });
+        lws_context_creation_info info{};
+        info.port = CONTEXT_PORT_NO_LISTEN;
+        info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                       (anyTls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+        info.user = this;
+        info.timeout_secs = 10;  // a handshake or HTTP request not complete by then is dropped
+        info.max_http_header_data = 4096;
+        info.gid = static_cast<gid_t>(-1);
+        info.uid = static_cast<uid_t>(-1);
+        context = lws_create_context(&info);
+        if (context == nullptr) {
+            throw ServerError("cannot create the libwebsockets context");
+        }
+        vhostNames.reserve(endpoints.size());
+        for (const auto& endpoint : endpoints) {
+            vhostNames.push_back("tenderkey-" + endpoint.address + "-" +
+                                 std::to_string(endpoint.port));
+            lws_context_creation_info v{};
+            v.vhost_name = vhostNames.back().c_str();
+            v.port = endpoint.port;
+            v.iface = endpoint.address.c_str();
+            v.protocols = protocols.data();
+            v.keepalive_timeout = 5;
+            v.alpn = "http/1.1";  // no HTTP/2: every request takes the HTTP/1.1 checks
+            const bool ipv6 = endpoint.address.find(':') != std::string::npos;
+            // With IPv6 enabled libwebsockets binds an IPv4 literal as the IPv6 wildcard
+            // address; an IPv4 listener must disable IPv6.
+            v.options =
+                ipv6 ? (LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE)
+                     : LWS_SERVER_OPTION_DISABLE_IPV6;
+            if (endpoint.tls()) {
+                // Checked on the vhost's own options: without it the vhost speaks plain HTTP.
+                v.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+                v.ssl_cert_filepath = endpoint.certificateFile->c_str();
+                v.ssl_private_key_filepath = endpoint.privateKeyFile->c_str();
+            }
+            if (lws_create_vhost(context, &v) == nullptr) {
+                throw ServerError("cannot listen on " + endpoint.url() +
+                                  (endpoint.tls() ? " (port in use, or the certificate or key "
+                                                    "cannot be loaded)"
+                                                  : " (port in use?)"));
+            }
+        }
+        verifyOnlyLoopbackListening();
+    }
+
+    void run(std::promise<void>& started) {
+        try {
+            createContext();
+        } catch (...) {
+            if (context != nullptr) {
+                lws_context_destroy(context);
+                context = nullptr;
+            }
+            started.set_exception(std::current_exception());
+            return;
+        }
+        mailbox->open(context);
+        running = true;
+        started.set_value();
+        while (!finished) {
+            if (lws_service(context, 0) < 0) {
+                spdlog::error("libwebsockets service loop failed; the server stops");
+                break;
+            }
+        }
+        mailbox->close();
+        lws_context_destroy(context);  // CLOSED arrives for every connection still open
+        context = nullptr;
+        for (auto& [id, session] : sessions) {
+            delete session;
+        }
+        sessions.clear();
+        running = false;
+    }
+
+    // ---- cross-thread hand-over ----
+
+    void drainMailbox() {
+        for (auto& task : mailbox->take()) {
+            task();
+        }
+        checkDrain();
+    }
+
+    Session* find(std::uint64_t id) {
+        const auto it = sessions.find(id);
+        return it == sessions.end() ? nullptr : it->second;
+    }
+
+    void deliverResponse(std::uint64_t connectionId, std::string text) {
+        Session* s = find(connectionId);
+        if (s == nullptr) {
+            return;  // the connection closed meanwhile
+        }
+        --s->inFlight;
+        enqueue(*s, std::move(text));
+    }
+
+    void deliverEvent(std::uint64_t connectionId, std::string text) {
+        if (Session* s = find(connectionId)) {
+            enqueue(*s, std::move(text));
+        }
+    }
+
+    void enqueue(Session& s, std::string text) {
+        if (s.closeCode == LWS_CLOSE_STATUS_POLICY_VIOLATION) {
+            return;  // its origin lost its entry: nothing more goes to it
+        }
+        std::string framed(LWS_PRE, '\0');
+        framed += text;
+        s.outgoing.push_back(std::move(framed));
+        if (s.outgoing.size() >= kPauseReadingAt && !s.readingPaused) {
+            lws_rx_flow_control(s.wsi, 0);
+            s.readingPaused = true;
+        }
+        lws_callback_on_writable(s.wsi);
+    }
+
+    void requestClose(Session& s, int code, std::string reason) {
+        if (s.closeCode != 0) {
+            return;
+        }
+        s.closeCode = code;
+        s.closeReason = std::move(reason);
+        if (code == LWS_CLOSE_STATUS_POLICY_VIOLATION) {
+            s.outgoing.clear();
+        }
+        lws_callback_on_writable(s.wsi);
+    }
+
+    // ---- reload and stop ----
+
+    void applyOrigins(OriginLookup next) {
+        origins = std::move(next);
+        int closed = 0;
+        for (auto& [id, s] : sessions) {
+            const auto capabilities = origins ? origins(s->origin) : std::nullopt;
+            if (!capabilities) {
+                requestClose(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "origin no longer allowed");
+                ++closed;
+            } else {
+                s->capabilities = *capabilities;
+            }
+        }
+        spdlog::info("origin allow-list replaced; {} connection(s) closed", closed);
+    }
+
+    void beginDrain(Clock::time_point deadline) {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        drainDeadline = deadline;
+        for (auto& [id, s] : sessions) {
+            if (!s->readingPaused) {
+                lws_rx_flow_control(s->wsi, 0);
+                s->readingPaused = true;
+            }
+        }
+        tick.impl = this;
+        scheduleTick();
+        checkDrain();
+    }
+
+    void scheduleTick() {
+        lws_sul_schedule(context, 0, &tick.sul, &Impl::onTick,
+                         std::chrono::duration_cast<std::chrono::microseconds>(kDrainTick).count());
+    }
+
+    static void onTick(lws_sorted_usec_list_t* sul) {
+        Impl* impl = reinterpret_cast<Tick*>(sul)->impl;
+        impl->checkDrain();
+        if (!impl->finished) {
+            impl->scheduleTick();
+        }
+    }
+
+    bool idle() const {
+        return std::all_of(sessions.begin(), sessions.end(), [](const auto& entry) {
+            return entry.second->inFlight == 0 && entry.second->outgoing.empty();
+        });
+    }
+
+    void checkDrain() {
+        if (!draining || finished) {
+            return;
+        }
+        const auto now = Clock::now();
+        if (!closingAll && (idle() || now >= drainDeadline)) {
+            closingAll = true;
+            closeDeadline = now + kCloseFlushTime;
+            for (auto& [id, s] : sessions) {
+                requestClose(*s, LWS_CLOSE_STATUS_GOINGAWAY, "daemon shutting down");
+            }
+        }
+        if (closingAll && (sessions.empty() || now >= closeDeadline)) {
+            finished = true;
+            lws_cancel_service(context);
+        }
+    }
+
+    // ---- HTTP ----
+
+    ListenerFacts listenerOf(lws* wsi) const {
+        return {static_cast<std::uint16_t>(lws_get_vhost_listen_port(lws_get_vhost(wsi))),
+                lws_is_ssl(wsi) != 0};
+    }
+
+    int onConfirmUpgrade(lws* wsi) {
+        UpgradeRequest request{header(wsi, WSI_TOKEN_HOST),       header(wsi, WSI_TOKEN_ORIGIN),
+                               header(wsi, WSI_TOKEN_PROTOCOL),   header(wsi, WSI_TOKEN_UPGRADE),
+                               header(wsi, WSI_TOKEN_CONNECTION), header(wsi, WSI_TOKEN_VERSION),
+                               header(wsi, WSI_TOKEN_KEY)};
+        HandshakeVerdict verdict =
+            judgeUpgrade(request, listenerOf(wsi), origins, static_cast<int>(sessions.size()),
+                         settings.limits.maxConnections);
+        if (verdict.status == 0 && draining) {
+            verdict = {503, "shutting down", {}};
+        }
+        if (verdict.status == 0) {
+            return 0;
+        }
+        spdlog::info("handshake refused status={} check={} host={} origin={}", verdict.status,
+                     verdict.why, forLog(request.host), forLog(request.origin));
+        writeEmptyResponse(wsi, static_cast<unsigned>(verdict.status), true);
+        return -1;  // close: the response above is all the client gets
+    }
+
+    int onHttp(lws* wsi, PerConnection* pc, std::string_view path) {
+        const auto host = header(wsi, WSI_TOKEN_HOST);
+        const auto listener = listenerOf(wsi);
+        if (!host || !isLoopbackHost(*host, listener.port, listener.tls)) {
+            spdlog::info("http request refused status=403 check=host host={}", forLog(host));
+            writeEmptyResponse(wsi, 403, true);
+            return -1;
+        }
+        char* uri = nullptr;
+        int uriLength = 0;
+        const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
+        if (method != LWSHUMETH_GET || path != "/health" || pc == nullptr) {
+            if (!writeEmptyResponse(wsi, 404, false)) {
+                return -1;
+            }
+            return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+        }
+        int readers = 0;
+        try {
+            readers = std::max(0, api.readerCount());
+        } catch (const std::exception& e) {
+            spdlog::error("readerCount failed: {}", e.what());
+        }
+        const std::string body =
+            json{{"status", "ok"}, {"version", settings.version}, {"readers", readers}}.dump();
+        if (body.size() > sizeof(pc->health)) {
+            return -1;
+        }
+        std::memcpy(pc->health, body.data(), body.size());
+        pc->healthLength = static_cast<unsigned>(body.size());
+
+        std::array<unsigned char, LWS_PRE + 256> buffer{};
+        unsigned char* start = buffer.data() + LWS_PRE;
+        unsigned char* p = start;
+        unsigned char* end = buffer.data() + buffer.size() - 1;
+        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", body.size(), &p,
+                                        end) != 0 ||
+            lws_finalize_write_http_header(wsi, start, &p, end) != 0) {
+            return -1;
+        }
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+
+    int onHttpWriteable(lws* wsi, PerConnection* pc) {
+        if (pc == nullptr || pc->healthLength == 0) {
+            return 0;
+        }
+        std::array<unsigned char, LWS_PRE + sizeof(pc->health)> buffer{};
+        std::memcpy(buffer.data() + LWS_PRE, pc->health, pc->healthLength);
+        const unsigned length = pc->healthLength;
+        pc->healthLength = 0;
+        if (lws_write(wsi, buffer.data() + LWS_PRE, length, LWS_WRITE_HTTP_FINAL) !=
+            static_cast<int>(length)) {
+            return -1;
+        }
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+    }
+
+    // ---- WebSocket ----
+
+    int onEstablished(lws* wsi, PerConnection* pc) {
+        const auto origin = header(wsi, WSI_TOKEN_ORIGIN);
+        const auto capabilities = origin && origins ? origins(*origin) : std::nullopt;
+        if (pc == nullptr || !capabilities) {
+            return -1;  // cannot happen: the same checks passed moments ago
+        }
+        auto* s = new Session;
+        s->id = nextSessionId++;
+        s->wsi = wsi;
+        s->origin = *origin;
+        s->capabilities = *capabilities;
+        pc->session = s;
+        sessions.emplace(s->id, s);
+        ++openConnections;
+        spdlog::debug("connection {} opened origin={}", s->id, s->origin);
+        api.connectionOpened(
+            s->id, [mailbox = mailbox, impl = this, id = s->id](const json& eventParams) {
+                std::string text;
+                try {
+                    text = eventMessage(eventParams);
+                } catch (const std::exception& e) {
+                    spdlog::error("event for connection {} not sent: {}", id, e.what());
+                    return;
+                }
+                mailbox->post([impl, id, text = std::move(text)]() mutable {
+                    impl->deliverEvent(id, std::move(text));
+                });
+            });
+        return 0;
+    }
+
+    void onClosed(PerConnection* pc) {
+        if (pc == nullptr || pc->session == nullptr) {
+            return;
+        }
+        Session* s = pc->session;
+        pc->session = nullptr;
+        sessions.erase(s->id);
+        --openConnections;
+        spdlog::debug("connection {} closed", s->id);
+        try {
+            api.connectionClosed(s->id);
+        } catch (const std::exception& e) {
+            spdlog::error("connectionClosed({}) failed: {}", s->id, e.what());
+        }
+        delete s;
+        if (draining) {
+            checkDrain();
+        }
+    }
+
+    int onReceive(lws* wsi, Session& s, const char* data, std::size_t length) {
+        if (s.closeCode != 0 || draining) {
+            return 0;  // closing: what still arrives is not read
+        }
+        if (lws_frame_is_binary(wsi) != 0) {
+            static constexpr char kWhy[] = "binary frames are not accepted";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                             reinterpret_cast<unsigned char*>(const_cast<char*>(kWhy)),
+                             sizeof(kWhy) - 1);
+            s.closeCode = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
+            return -1;
+        }
+        // Counted before the data is kept: the rest of the frame is announced in its header,
+        // so an oversized message is refused at its first bytes, not after a megabyte.
+        const std::size_t announced = s.message.size() + length + lws_remaining_packet_payload(wsi);
+        if (announced > settings.limits.maxMessageBytes) {
+            static constexpr char kWhy[] = "message too large";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                             reinterpret_cast<unsigned char*>(const_cast<char*>(kWhy)),
+                             sizeof(kWhy) - 1);
+            s.closeCode = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+            s.message.clear();
+            spdlog::info("connection {} closed: message larger than {} bytes", s.id,
+                         settings.limits.maxMessageBytes);
+            return -1;
+        }
+        s.message.append(data, length);
+        if (lws_is_final_fragment(wsi) == 0 || lws_remaining_packet_payload(wsi) != 0) {
+            return 0;
+        }
+        std::string text;
+        text.swap(s.message);
+        onMessage(s, text);
+        return 0;
+    }
+
+    void refuse(Session& s, const json& id, std::string_view reason, std::string_view method,
+                Clock::time_point received, json data = json::object()) {
+        enqueue(s, errorMessage(id, reason, std::move(data)));
+        logRequest(s.origin, method, reason, received);
+    }
+
+    void onMessage(Session& s, std::string_view text) {
+        const auto received = Clock::now();
+        auto reading = readRequest(text);
+        if (const auto* refusal = std::get_if<Refusal>(&reading)) {
+            refuse(s, refusal->id, refusal->reason, refusal->method, received);
+            return;
+        }
+        auto& request = std::get<Request>(reading);
+        const MethodInfo* method = findMethod(request.method);
+        if (method == nullptr) {
+            refuse(s, request.id, "METHOD_NOT_FOUND", request.method, received);
+            return;
+        }
+        if (!s.capabilities.has(method->capability)) {
+            refuse(s, request.id, "NOT_PERMITTED", request.method, received,
+                   {{"capability", std::string(service::capabilityName(method->capability))}});
+            return;
+        }
+        if (s.inFlight >= settings.limits.maxInFlightPerConnection) {
+            refuse(s, request.id, "BUSY", request.method, received);
+            return;
+        }
+        if (request.params.is_array()) {
+            refuse(s, request.id, "INVALID_PARAMS", request.method, received);
+            return;
+        }
+        ++s.inFlight;
+        const service::CallContext context{s.id, s.origin, s.capabilities, received};
+        auto done = completionFor(s, request.id, request.method, received);
+        try {
+            api.call(context, request.method, request.params, done);
+        } catch (const std::exception& e) {
+            const std::string correlation = correlationId();
+            spdlog::error("{} failed before answering (correlation {}): {}", request.method,
+                          correlation, e.what());
+            service::ApiError error;
+            error.reason = "INTERNAL";
+            error.data = {{"correlationId", correlation}};
+            done(std::nullopt, std::move(error));
+        }
+    }
+
+    service::Completion completionFor(const Session& s, json id, std::string method,
+                                      Clock::time_point received) {
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        return [mailbox = mailbox, impl = this, connectionId = s.id, origin = s.origin,
+                id = std::move(id), method = std::move(method), received,
+                answered](std::optional<json> result, std::optional<service::ApiError> error) {
+            if (answered->exchange(true)) {
+                spdlog::error("{} answered twice; the second answer is dropped", method);
+                return;
+            }
+            std::string text;
+            std::string outcome;
+            try {
+                if (error) {
+                    outcome = error->reason;
+                    if (outcome == "INTERNAL" && !error->data.contains("correlationId")) {
+                        error->data["correlationId"] = correlationId();
+                    }
+                    text = errorMessage(id, *error);
+                } else if (result) {
+                    outcome = "ok";
+                    text = resultMessage(id, *result);
+                } else {
+                    throw std::logic_error("completion without result or error");
+                }
+            } catch (const std::exception& e) {
+                const std::string correlation = correlationId();
+                spdlog::error("{} answer cannot be sent (correlation {}): {}", method, correlation,
+                              e.what());
+                outcome = "INTERNAL";
+                text = errorMessage(id, "INTERNAL", {{"correlationId", correlation}});
+            }
+            logRequest(origin, method, outcome, received);
+            mailbox->post([impl, connectionId, text = std::move(text)]() mutable {
+                impl->deliverResponse(connectionId, std::move(text));
+            });
+        };
+    }
+
+    int onWriteable(lws* wsi, Session& s) {
+        if (!s.outgoing.empty()) {
+            std::string& framed = s.outgoing.front();
+            const std::size_t length = framed.size() - LWS_PRE;
+            const int written =
+                lws_write(wsi, reinterpret_cast<unsigned char*>(framed.data()) + LWS_PRE, length,
+                          LWS_WRITE_TEXT);
+            if (written < 0) {
+                return -1;
+            }
+            s.outgoing.pop_front();
+            if (s.readingPaused && !draining && s.outgoing.size() <= kResumeReadingAt) {
+                lws_rx_flow_control(wsi, 1);
+                s.readingPaused = false;
+            }
+            if (!s.outgoing.empty() || s.closeCode != 0) {
+                lws_callback_on_writable(wsi);
+            }
+            if (draining) {
+                checkDrain();
+            }
+            return 0;
+        }
+        if (s.closeCode != 0) {
+            lws_close_reason(wsi, static_cast<lws_close_status>(s.closeCode),
+                             reinterpret_cast<unsigned char*>(s.closeReason.data()),
+                             s.closeReason.size());
+            return -1;
+        }
+        return 0;
+    }
+
+    int dispatch(lws* wsi, lws_callback_reasons reason, PerConnection* pc, void* in,
+                 std::size_t len) {
+        switch (reason) {
+            case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+                return draining ? -1 : 0;
+            case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+                return onConfirmUpgrade(wsi);
+            case LWS_CALLBACK_HTTP:
+                return onHttp(wsi, pc, std::string_view(static_cast<const char*>(in), len));
+            case LWS_CALLBACK_HTTP_WRITEABLE:
+                return onHttpWriteable(wsi, pc);
+            case LWS_CALLBACK_ESTABLISHED:
+                return onEstablished(wsi, pc);
+            case LWS_CALLBACK_RECEIVE:
+                if (pc == nullptr || pc->session == nullptr) {
+                    return -1;
+                }
+                return onReceive(wsi, *pc->session, static_cast<const char*>(in), len);
+            case LWS_CALLBACK_SERVER_WRITEABLE:
+                if (pc == nullptr || pc->session == nullptr) {
+                    return 0;
+                }
+                return onWriteable(wsi, *pc->session);
+            case LWS_CALLBACK_CLOSED:
+                onClosed(pc);
+                return 0;
+            case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+                drainMailbox();
+                return 0;
+            default:
+                return 0;
+        }
+    }
+
+    // The one protocol callback of every vhost; no exception leaves it.
+    static int lwsCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                           std::size_t len) {
+        auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(wsi)));
+        if (impl == nullptr) {
+            return 0;
+        }
+        try {
+            return impl->dispatch(wsi, reason, static_cast<PerConnection*>(user), in, len);
+        } catch (const std::exception& e) {
+            spdlog::error("network callback {} failed: {}", static_cast<int>(reason), e.what());
+            return -1;
+        }
+    }
+};
+
+Server::Server(service::Api& api, ServerSettings settings, OriginLookup origins)
+    : impl_(std::make_unique<Impl>(api, std::move(settings), std::move(origins))) {}
+
+Server::~Server() {
+    stop(std::chrono::milliseconds(0));
+}
+
+void Server::start() {
+    if (impl_->thread.joinable()) {
+        throw ServerError("the server is already started");
+    }
+    lws_set_log_level(LLL_ERR | LLL_WARN, spdlogEmit);
+    std::promise<void> started;
+    auto ready = started.get_future();
+    impl_->thread = std::thread([this, &started] { impl_->run(started); });
+    try {
+        ready.get();
+    } catch (...) {
+        impl_->thread.join();
+        throw;
+    }
+}
+
+const std::vector<Endpoint>& Server::endpoints() const {
+    return impl_->endpoints;
+}
+
+void Server::replaceOrigins(OriginLookup origins) {
+    Impl* impl = impl_.get();
+    if (!impl->mailbox->post([impl, origins]() { impl->applyOrigins(origins); }) &&
+        !impl->thread.joinable()) {
+        impl->origins = std::move(origins);  // not started: nothing else reads it
+    }
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+    if (!impl_->thread.joinable()) {
+        return;
+    }
+    Impl* impl = impl_.get();
+    const auto deadline = Clock::now() + grace;
+    impl->mailbox->post([impl, deadline] { impl->beginDrain(deadline); });
+    impl->thread.join();
+}
+
+int Server::connectionCount() const {
+    return impl_->openConnections.load();
+}
+
+}  // namespace tk::server

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/handshake.hpp"
+#include "server/listeners.hpp"
+#include "service/api.hpp"
+#include "service/config.hpp"
+
+namespace tk::server {
+
+struct ServerSettings {
+    std::vector<service::ListenerConfig> listeners{service::ListenerConfig{}};
+    service::Limits limits;
+    std::string version;  // x.y.z, for GET /health
+};
+
+// The WebSocket API of PROTOCOL.md on libwebsockets: loopback listeners (one vhost each),
+// the handshake checks, GET /health, JSON-RPC framing and the per-connection limits. Every
+// request that passes them goes to service::Api::call; answers and events come back from any
+// thread through a Mailbox and are written by the network thread, which never blocks.
+//
+// Threads: start() spawns the network thread, which owns the libwebsockets context and every
+// connection. The other public functions may be called from any other thread.
+class Server {
+  public:
+    Server(service::Api& api, ServerSettings settings, OriginLookup origins);
+    // stop(0) when still running.
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+    Server(Server&&) = delete;
+    Server& operator=(Server&&) = delete;
+
+    // Opens every listener and starts the network thread; returns once the server accepts
+    // connections. Throws ServerError (listener refused or cannot be opened).
+    void start();
+
+    // The sockets listened on, as URLs ("ws://127.0.0.1:61261/").
+    const std::vector<Endpoint>& endpoints() const;
+
+    // Installs a new allow-list (configuration reload). Connections whose origin it no longer
+    // admits are closed with 1008 and get nothing more; the others keep going with the new
+    // capabilities from their next request on.
+    void replaceOrigins(OriginLookup origins);
+
+    // Graceful stop: refuses new connections and stops reading requests, waits up to `grace`
+    // for the requests in flight to be answered and written, then closes every connection
+    // with 1001 and ends the network thread. Returns when it has ended.
+    void stop(std::chrono::milliseconds grace);
+
+    // WebSocket connections open now.
+    int connectionCount() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tk::server

@@ -1,0 +1,646 @@
+#include "service/api_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <ctime>
+#include <utility>
+
+#include "card/algorithms.hpp"
+#include "card/piv/piv_objects.hpp"
+#include "crypto/digest.hpp"
+#include "crypto/ecdsa.hpp"
+#include "service/api_failure.hpp"
+#include "service/base64.hpp"
+#include "service/error_mapping.hpp"
+#include "service/params.hpp"
+
+namespace tk::service {
+namespace {
+
+struct MethodEntry {
+    std::string_view name;
+    Capability capability;
+};
+
+constexpr std::array<MethodEntry, 12> kMethods{{
+    {"system.info", Capability::Read},
+    {"readers.list", Capability::Read},
+    {"events.subscribe", Capability::Read},
+    {"certificates.list", Capability::Read},
+    {"pin.status", Capability::Read},
+    {"pin.verify", Capability::Manage},
+    {"pin.change", Capability::Manage},
+    {"pin.unblock", Capability::Manage},
+    {"puk.change", Capability::Manage},
+    {"sign", Capability::Sign},
+    {"decrypt", Capability::Decrypt},
+    {"register", Capability::Register},
+}};
+
+const MethodEntry* findMethod(std::string_view name) {
+    for (const MethodEntry& entry : kMethods) {
+        if (entry.name == name) {
+            return &entry;
+        }
+    }
+    return nullptr;
+}
+
+std::optional<std::string> optionalHash(const ParamReader& params) {
+    return params.optionalEnum("hash", {"SHA-256", "SHA-384", "SHA-512"});
+}
+
+// A card the request names, as the manager's view shows it now.
+struct CardTarget {
+    ReaderView reader;
+    std::shared_ptr<const CardInfo> card;
+};
+
+struct KeyTarget {
+    CardTarget target;
+    const CardCertificate* certificate = nullptr;  // inside target.card
+    KeyUses uses;
+};
+
+CardsView availableView(const CardManager& cards) {
+    CardsView view = cards.view();
+    if (!view.serviceAvailable) {
+        throw ApiFailure(Reason::ServiceUnavailable, {});
+    }
+    return view;
+}
+
+// NO_READER when the system has no reader at all (so the user is told to connect one), before
+// NO_CARD.
+CardTarget requireCard(const CardManager& cards, std::string_view cardId) {
+    const CardsView view = availableView(cards);
+    if (view.readers.empty()) {
+        throw ApiFailure(Reason::NoReader, "no reader is connected");
+    }
+    const ReaderView* reader = view.findCard(cardId);
+    if (reader == nullptr) {
+        throw ApiFailure(Reason::NoCard, "no card with this id is present");
+    }
+    return CardTarget{*reader, reader->card};
+}
+
+KeyTarget requireKey(const CardManager& cards, const std::string& certificateId,
+                     bool allowNoPinKeys) {
+    const CardsView view = availableView(cards);
+    if (view.readers.empty()) {
+        throw ApiFailure(Reason::NoReader, "no reader is connected");
+    }
+    const std::size_t colon = certificateId.rfind(':');
+    const ReaderView* reader =
+        colon == std::string::npos ? nullptr : view.findCard(certificateId.substr(0, colon));
+    const CardCertificate* certificate =
+        reader == nullptr ? nullptr : reader->card->findSlot(certificateId.substr(colon + 1));
+    if (certificate == nullptr) {
+        throw ApiFailure(Reason::CertificateNotFound, {});
+    }
+    KeyTarget key{CardTarget{*reader, reader->card}, certificate, {}};
+    key.uses = keyUses(reader->card->type, *certificate, allowNoPinKeys);
+    return key;
+}
+
+bool needsPin(const CardCertificate& certificate) {
+    return certificate.entry.pinPolicy != card::PinPolicy::Never;
+}
+
+// PIN_FORMAT before the card is touched. The rules are the card application's (PIV: PIN 6-8
+// digits, PUK 8 digits); an empty string breaks them too.
+void checkFormat(const CardInfo& card, const std::optional<card::SecureBytes>& value,
+                 card::Credential credential, std::string_view field) {
+    if (!value || card.type != "piv") {
+        return;
+    }
+    const bool valid = credential == card::Credential::Pin ? card::piv::isValidPin(*value)
+                                                           : card::piv::isValidPuk(*value);
+    if (!valid) {
+        throw ApiFailure(Reason::PinFormat, std::string(field) + " does not meet the card's rules",
+                         {{"field", field}});
+    }
+}
+
+// An omitted PIN means the pinpad; without one that is PIN_REQUIRED, decided here from what
+// the card's identification learnt about the reader (the card layer checks again).
+void checkPinSource(const CardInfo& card, bool given) {
+    if (!given && !card.pinpad) {
+        throw ApiFailure(Reason::PinRequired, {});
+    }
+}
+
+std::optional<card::SecureBytes> take(std::optional<card::SecureBytes>& secret) {
+    return std::exchange(secret, std::nullopt);
+}
+
+card::HashAlgorithm hashFromName(const std::optional<std::string>& name) {
+    return name ? *card::hashAlgorithmFromName(*name) : card::HashAlgorithm::Sha256;
+}
+
+}  // namespace
+
+struct ApiService::Request {
+    const CallContext& context;
+    std::string_view method;
+    const nlohmann::json& params;
+    Secrets secrets;
+    Completion done;
+
+    // Queues `work` on the card's strand. The deadline counts from the request's arrival:
+    // limits.pinpadTimeout when the PIN is to be entered on the pinpad, else
+    // limits.operationTimeout.
+    void submit(ApiService& service, const CardTarget& target, card::AfterReset afterReset,
+                bool pinpadEntry, CardJob::Work work) {
+        const Limits& limits = service.options_.limits;
+        const auto received = context.received == std::chrono::steady_clock::time_point{}
+                                  ? std::chrono::steady_clock::now()
+                                  : context.received;
+        CardJob::Spec spec;
+        spec.connectionId = context.connectionId;
+        spec.method = std::string(method);
+        spec.cardId = target.card->id;
+        spec.insertion = target.reader.insertion;
+        spec.deadline = received + (pinpadEntry ? limits.pinpadTimeout : limits.operationTimeout);
+        spec.afterReset = afterReset;
+        spec.work = std::move(work);
+        spec.done = std::exchange(done, nullptr);
+        service.cards_->submit(target.reader, std::make_shared<CardJob>(std::move(spec)));
+    }
+};
+
+ApiService::ApiService(ServiceOptions options, std::unique_ptr<CardManager> cards)
+    : options_(std::move(options)), cards_(std::move(cards)) {
+    cards_->setEventListener([this](const nlohmann::json& event) { publish(event); });
+}
+
+ApiService::~ApiService() {
+    stop(std::chrono::milliseconds{0});
+}
+
+void ApiService::start() {
+    cards_->start();
+}
+
+void ApiService::stop(std::chrono::milliseconds grace) {
+    cards_->stop(grace);
+}
+
+void ApiService::call(const CallContext& context, std::string_view method,
+                      const nlohmann::json& params, Completion done) {
+    // Secrets leave the JSON first, whatever the answer turns out to be.
+    Request request{context, method, params, takeSecrets(params), std::move(done)};
+    try {
+        if (auto result = dispatch(request)) {
+            request.done(std::move(*result), std::nullopt);
+        }
+    } catch (...) {
+        ApiError error = errorFromException(std::current_exception(), false, method);
+        if (request.done) {
+            request.done(std::nullopt, std::move(error));
+        } else {
+            spdlog::error("{}: failure after the request was queued: {}", method, error.message);
+        }
+    }
+}
+
+std::optional<nlohmann::json> ApiService::dispatch(Request& request) {
+    const MethodEntry* method = findMethod(request.method);
+    if (method == nullptr) {
+        throw ApiFailure(Reason::MethodNotFound, request.method);
+    }
+    if (!request.context.capabilities.has(method->capability)) {
+        throw ApiFailure(Reason::NotPermitted, {},
+                         {{"capability", capabilityName(method->capability)}});
+    }
+    const std::string_view name = method->name;
+    if (name == "system.info") {
+        return systemInfo(request);
+    }
+    if (name == "readers.list") {
+        return readersList(request);
+    }
+    if (name == "events.subscribe") {
+        return eventsSubscribe(request);
+    }
+    if (name == "certificates.list") {
+        return certificatesList(request);
+    }
+    if (name == "pin.status") {
+        pinStatus(request);
+    } else if (name == "pin.verify") {
+        pinVerify(request);
+    } else if (name == "pin.change" || name == "pin.unblock" || name == "puk.change") {
+        referenceDataChange(request);
+    } else if (name == "sign") {
+        sign(request);
+    } else if (name == "decrypt") {
+        decrypt(request);
+    } else {
+        registerKey(request);
+    }
+    return std::nullopt;
+}
+
+nlohmann::json ApiService::systemInfo(Request& request) {
+    ParamReader params(request.params, {});
+    return {{"name", "TenderKey"},
+            {"version", options_.version},
+            {"protocol", 1},
+            {"backends", nlohmann::json::array({"piv"})},
+            {"origin", request.context.origin}};
+}
+
+nlohmann::json ApiService::readersList(Request& request) {
+    ParamReader params(request.params, {});
+    const CardsView view = availableView(*cards_);
+    nlohmann::json readers = nlohmann::json::array();
+    for (const ReaderView& reader : view.readers) {
+        readers.push_back({{"name", reader.name},
+                           {"cardPresent", reader.card != nullptr},
+                           {"pinpad", reader.pinpad},
+                           {"card", reader.card ? reader.card->toJson() : nlohmann::json()}});
+    }
+    return {{"readers", std::move(readers)}};
+}
+
+nlohmann::json ApiService::eventsSubscribe(Request& request) {
+    ParamReader params(request.params, {});
+    std::lock_guard lock(mutex_);
+    const auto it = connections_.find(request.context.connectionId);
+    if (it == connections_.end()) {
+        throw std::logic_error("events.subscribe on a connection the server never opened");
+    }
+    it->second.subscribed = true;
+    return {{"subscribed", true}};
+}
+
+nlohmann::json ApiService::certificatesList(Request& request) {
+    ParamReader params(request.params, {"reader"});
+    const std::optional<std::string> readerName = params.optionalString("reader");
+    if (readerName && (readerName->empty() || readerName->size() > 256)) {
+        throw invalidParams("reader", "reader must be 1-256 characters");
+    }
+    const CardsView view = availableView(*cards_);
+    const std::time_t now = std::time(nullptr);
+    nlohmann::json list = nlohmann::json::array();
+    const auto add = [&](const ReaderView& reader) {
+        if (!reader.card || reader.card->type == "unknown") {
+            return;
+        }
+        for (const CardCertificate& certificate : reader.card->certificates) {
+            list.push_back(certificateJson(*reader.card, certificate, reader.name,
+                                           options_.allowNoPinKeys, now));
+        }
+    };
+    if (readerName) {
+        const ReaderView* reader = view.findReader(*readerName);
+        if (reader == nullptr) {
+            throw ApiFailure(Reason::NoReader, {});
+        }
+        if (!reader->card) {
+            throw ApiFailure(Reason::NoCard, {});
+        }
+        if (reader->card->type == "unknown") {
+            throw ApiFailure(Reason::UnsupportedCard, {});
+        }
+        add(*reader);
+    } else {
+        for (const ReaderView& reader : view.readers) {
+            add(reader);
+        }
+    }
+    return {{"certificates", std::move(list)}};
+}
+
+void ApiService::pinStatus(Request& request) {
+    ParamReader params(request.params, {"cardId"});
+    const std::string cardId = params.requiredCardId("cardId");
+    const CardTarget target = requireCard(*cards_, cardId);
+    const bool pinpad = target.card->pinpad;
+    request.submit(
+        *this, target, card::AfterReset::Rerun, false,
+        [pinpad](card::Token& token) -> nlohmann::json {
+            const card::PinStatus status = token.pinStatus();
+            if (!status.retriesLeft && !status.blocked) {
+                // The PIN was found verified and could not be cleared: the session
+                // resets the card after this run; ask again then.
+                return nullptr;
+            }
+            const int retries = status.blocked ? 0 : *status.retriesLeft;
+            return {{"retriesLeft", retries}, {"blocked", retries == 0}, {"pinpad", pinpad}};
+        });
+}
+
+void ApiService::pinVerify(Request& request) {
+    ParamReader params(request.params, {"cardId", "pin", "lastAttempt"});
+    const std::string cardId = params.requiredCardId("cardId");
+    params.checkSecret("pin");
+    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const CardTarget target = requireCard(*cards_, cardId);
+    checkFormat(*target.card, request.secrets.pin, card::Credential::Pin, "pin");
+    checkPinSource(*target.card, request.secrets.pin.has_value());
+    auto input = std::make_shared<card::PinInput>();
+    input->pin = take(request.secrets.pin);
+    input->allowLastAttempt = lastAttempt;
+    const bool pinpadEntry = !input->pin;
+    request.submit(*this, target, card::AfterReset::Report, pinpadEntry,
+                   [input](card::Token& token) -> nlohmann::json {
+                       token.verifyPin(*input);
+                       return {{"verified", true}};
+                   });
+}
+
+void ApiService::referenceDataChange(Request& request) {
+    // pin.change: pin + newPin; pin.unblock: puk + newPin; puk.change: puk + newPuk.
+    const std::string_view method = request.method;
+    const bool pinChange = method == "pin.change";
+    const bool unblock = method == "pin.unblock";
+    const std::string_view current = pinChange ? "pin" : "puk";
+    const std::string_view replacement = method == "puk.change" ? "newPuk" : "newPin";
+    const card::Credential currentKind = pinChange ? card::Credential::Pin : card::Credential::Puk;
+    const card::Credential replacementKind =
+        method == "puk.change" ? card::Credential::Puk : card::Credential::Pin;
+
+    ParamReader params(request.params, {"cardId", current, replacement, "lastAttempt"});
+    const std::string cardId = params.requiredCardId("cardId");
+    params.checkSecret(current);
+    params.checkSecret(replacement);
+    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    std::optional<card::SecureBytes>& currentValue = *request.secrets.find(current);
+    std::optional<card::SecureBytes>& replacementValue = *request.secrets.find(replacement);
+    // Both or neither (neither: both on the pinpad); the field named is the missing one.
+    if (currentValue && !replacementValue) {
+        throw invalidParams(replacement, std::string(replacement) + " is missing");
+    }
+    if (!currentValue && replacementValue) {
+        throw invalidParams(current, std::string(current) + " is missing");
+    }
+    const CardTarget target = requireCard(*cards_, cardId);
+    checkFormat(*target.card, currentValue, currentKind, current);
+    checkFormat(*target.card, replacementValue, replacementKind, replacement);
+    checkPinSource(*target.card, currentValue.has_value());
+
+    auto change = std::make_shared<card::ReferenceDataChange>();
+    change->current = take(currentValue);
+    change->replacement = take(replacementValue);
+    change->allowLastAttempt = lastAttempt;
+    const bool pinpadEntry = !change->current;
+    CardJob::Work work;
+    if (pinChange) {
+        work = [change](card::Token& token) -> nlohmann::json {
+            token.changePin(*change);
+            return {{"changed", true}};
+        };
+    } else if (unblock) {
+        work = [change](card::Token& token) -> nlohmann::json {
+            token.unblockPin(*change);
+            return {{"unblocked", true}};
+        };
+    } else {
+        work = [change](card::Token& token) -> nlohmann::json {
+            token.changePuk(*change);
+            return {{"changed", true}};
+        };
+    }
+    request.submit(*this, target, card::AfterReset::Report, pinpadEntry, std::move(work));
+}
+
+void ApiService::sign(Request& request) {
+    ParamReader params(request.params, {"certificateId", "pin", "lastAttempt", "hash", "digest",
+                                        "data", "algorithm", "format", "cms", "signatureEncoding"});
+    const std::string certificateId = params.requiredCertificateId("certificateId");
+    params.checkSecret("pin");
+    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const card::HashAlgorithm hash = hashFromName(optionalHash(params));
+    std::optional<card::Bytes> digest = params.optionalBase64("digest", false, 0);
+    const std::optional<card::Bytes> data =
+        params.optionalBase64("data", true, options_.limits.maxParameterBytes);
+    if (digest && data) {
+        throw invalidParams("data", "give either digest or data, not both");
+    }
+    if (!digest && !data) {
+        throw invalidParams("digest", "digest or data is required");
+    }
+    if (digest && digest->size() != card::digestSize(hash)) {
+        throw invalidParams("digest", "digest does not match hash");
+    }
+    const std::optional<std::string> algorithm =
+        params.optionalEnum("algorithm", {"RSASSA-PKCS1-v1_5", "RSA-PSS", "ECDSA"});
+    const bool cmsFormat = params.optionalEnum("format", {"raw", "cms"}).value_or("raw") == "cms";
+    if (const auto cms = params.optionalObject("cms", {"detached", "signingTime"})) {
+        const bool detached = cms->optionalBool("detached").value_or(true);
+        (void)cms->optionalBool("signingTime");
+        if (!cmsFormat) {
+            throw invalidParams("cms", "cms options need format \"cms\"");
+        }
+        if (!detached && digest) {
+            throw invalidParams("cms.detached", "an attached signature needs data, not digest");
+        }
+    }
+    const std::optional<std::string> encoding =
+        params.optionalEnum("signatureEncoding", {"der", "p1363"});
+    if (encoding && (cmsFormat || (algorithm && *algorithm != "ECDSA"))) {
+        throw invalidParams("signatureEncoding", "signatureEncoding is for raw ECDSA only");
+    }
+
+    const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
+    if (!key.uses.sign) {
+        throw ApiFailure(Reason::KeyUsage, {});
+    }
+    const card::KeyAlgorithm keyAlgorithm = key.certificate->entry.keyAlgorithm;
+    const bool rsaKey = card::isRsa(keyAlgorithm);
+    if (encoding && rsaKey) {
+        throw invalidParams("signatureEncoding", "signatureEncoding is for raw ECDSA only");
+    }
+    card::SignatureScheme scheme =
+        rsaKey ? card::SignatureScheme::RsaPkcs1v15 : card::SignatureScheme::Ecdsa;
+    if (algorithm == "RSA-PSS") {
+        scheme = card::SignatureScheme::RsaPss;
+    } else if (algorithm == "ECDSA") {
+        scheme = card::SignatureScheme::Ecdsa;
+    } else if (algorithm == "RSASSA-PKCS1-v1_5") {
+        scheme = card::SignatureScheme::RsaPkcs1v15;
+    }
+    if ((scheme == card::SignatureScheme::Ecdsa) == rsaKey) {
+        throw ApiFailure(Reason::UnsupportedAlgorithm,
+                         std::string(card::signatureSchemeName(scheme)) + " with a " +
+                             std::string(card::keyAlgorithmName(keyAlgorithm)) + " key",
+                         {{"field", "algorithm"}});
+    }
+    if (cmsFormat) {
+        throw ApiFailure(Reason::UnsupportedAlgorithm, "CMS signatures are not available yet",
+                         {{"field", "format"}});
+    }
+    const bool pin = needsPin(*key.certificate);
+    if (pin) {
+        checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
+        checkPinSource(*key.target.card, request.secrets.pin.has_value());
+    }
+
+    auto signRequest = std::make_shared<card::SignRequest>();
+    signRequest->slot = key.certificate->entry.slot;
+    signRequest->scheme = scheme;
+    signRequest->hash = hash;
+    signRequest->digest = digest ? std::move(*digest) : crypto::digest(hash, *data);
+    if (pin) {
+        signRequest->pin.pin = take(request.secrets.pin);
+        signRequest->pin.allowLastAttempt = lastAttempt;
+    }
+    const bool pinpadEntry = pin && !signRequest->pin.pin;
+    const bool p1363 = encoding == "p1363";
+    const std::string certificate = encodeBase64(key.certificate->entry.der);
+    request.submit(
+        *this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun, pinpadEntry,
+        [signRequest, p1363, certificate, keyAlgorithm](card::Token& token) -> nlohmann::json {
+            card::Bytes signature = token.sign(*signRequest);
+            if (p1363) {
+                signature = crypto::ecdsaDerToP1363(signature, card::keySizeBytes(keyAlgorithm));
+            }
+            return {{"signature", encodeBase64(signature)},
+                    {"certificate", certificate},
+                    {"algorithm", card::signatureSchemeName(signRequest->scheme)},
+                    {"hash", card::hashAlgorithmName(signRequest->hash)}};
+        });
+}
+
+void ApiService::decrypt(Request& request) {
+    ParamReader params(request.params, {"certificateId", "pin", "lastAttempt", "cms", "algorithm",
+                                        "hash", "ciphertext"});
+    const std::string certificateId = params.requiredCertificateId("certificateId");
+    params.checkSecret("pin");
+    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const std::size_t limit = options_.limits.maxParameterBytes;
+    const bool cmsForm = params.has("cms");
+    std::optional<std::string> algorithm;
+    card::HashAlgorithm hash = card::HashAlgorithm::Sha256;
+    std::optional<card::Bytes> ciphertext;
+    if (cmsForm) {
+        for (const std::string_view other : {"algorithm", "hash", "ciphertext"}) {
+            if (params.has(other)) {
+                throw invalidParams(other, std::string(other) + " does not go with cms");
+            }
+        }
+        (void)params.optionalBase64("cms", false, limit);
+    } else {
+        algorithm = params.optionalEnum("algorithm", {"RSA-OAEP", "RSAES-PKCS1-v1_5"});
+        if (!algorithm) {
+            throw invalidParams("algorithm", "algorithm is missing (or give cms)");
+        }
+        const std::optional<std::string> hashName = optionalHash(params);
+        if (hashName && *algorithm != "RSA-OAEP") {
+            throw invalidParams("hash", "hash is only for RSA-OAEP");
+        }
+        hash = hashFromName(hashName);
+        ciphertext = params.optionalBase64("ciphertext", false, limit);
+        if (!ciphertext) {
+            throw invalidParams("ciphertext", "ciphertext is missing");
+        }
+    }
+
+    const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
+    if (!key.uses.decrypt) {
+        throw ApiFailure(Reason::KeyUsage, {});
+    }
+    if (cmsForm) {
+        throw ApiFailure(Reason::UnsupportedAlgorithm, "CMS decryption is not available yet",
+                         {{"field", "cms"}});
+    }
+    if (!card::isRsa(key.certificate->entry.keyAlgorithm)) {
+        throw ApiFailure(Reason::UnsupportedAlgorithm, "raw decryption needs an RSA key",
+                         {{"field", "algorithm"}});
+    }
+    const bool pin = needsPin(*key.certificate);
+    if (pin) {
+        checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
+        checkPinSource(*key.target.card, request.secrets.pin.has_value());
+    }
+    auto decryptRequest = std::make_shared<card::DecryptRequest>();
+    decryptRequest->slot = key.certificate->entry.slot;
+    decryptRequest->padding = *algorithm == "RSA-OAEP" ? card::RsaDecryptPadding::Oaep
+                                                       : card::RsaDecryptPadding::Pkcs1v15;
+    decryptRequest->oaepHash = hash;
+    decryptRequest->ciphertext = std::move(*ciphertext);
+    if (pin) {
+        decryptRequest->pin.pin = take(request.secrets.pin);
+        decryptRequest->pin.allowLastAttempt = lastAttempt;
+    }
+    const bool pinpadEntry = pin && !decryptRequest->pin.pin;
+    request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
+                   pinpadEntry, [decryptRequest](card::Token& token) -> nlohmann::json {
+                       const card::SecureBytes plaintext = token.decrypt(*decryptRequest);
+                       return {{"data", encodeBase64(plaintext)}};
+                   });
+}
+
+void ApiService::registerKey(Request& request) {
+    ParamReader params(request.params, {"certificateId", "pin", "lastAttempt", "challenge"});
+    const std::string certificateId = params.requiredCertificateId("certificateId");
+    params.checkSecret("pin");
+    (void)params.optionalBool("lastAttempt");
+    const std::string challenge = params.requiredString("challenge");
+    if (challenge.size() < 44 || challenge.size() > 128 ||
+        !std::all_of(challenge.begin(), challenge.end(),
+                     [](char c) { return c >= 0x21 && c <= 0x7e; })) {
+        throw invalidParams("challenge",
+                            "challenge must be 44-128 printable ASCII characters without spaces");
+    }
+    const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
+    if (!key.uses.registration) {
+        throw ApiFailure(Reason::KeyUsage, {});
+    }
+    throw ApiFailure(Reason::UnsupportedAlgorithm, "registration is not available yet");
+}
+
+void ApiService::connectionOpened(std::uint64_t connectionId, EventSink sink) {
+    std::lock_guard lock(mutex_);
+    connections_[connectionId] = Connection{std::move(sink), false};
+}
+
+void ApiService::connectionClosed(std::uint64_t connectionId) {
+    {
+        std::lock_guard lock(mutex_);
+        connections_.erase(connectionId);
+    }
+    cards_->cancelConnection(connectionId);
+}
+
+int ApiService::readerCount() const {
+    return cards_->readerCount();
+}
+
+void ApiService::publish(const nlohmann::json& event) {
+    std::vector<EventSink> sinks;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, connection] : connections_) {
+            if (connection.subscribed && connection.sink) {
+                sinks.push_back(connection.sink);
+            }
+        }
+    }
+    for (const EventSink& sink : sinks) {
+        sink(event);
+    }
+}
+
+std::unique_ptr<ApiService> makeService(const Config& config, std::string version) {
+    PcscBackendOptions backend;
+    backend.developmentMode = config.developmentMode;
+    // The reader's own PIN entry timer ends before the request's deadline, so that the
+    // answer is PINPAD_TIMEOUT rather than TIMEOUT; bTimerOut is one byte of seconds.
+    const auto pinpadSeconds =
+        std::clamp<long long>(config.limits.pinpadTimeout.count() - 10, 5, 255);
+    backend.piv.pinpadTimeoutSeconds = static_cast<std::uint8_t>(pinpadSeconds);
+    CardManagerOptions manager;
+    manager.developmentMode = config.developmentMode;
+    ServiceOptions options;
+    options.version = std::move(version);
+    options.limits = config.limits;
+    options.allowNoPinKeys = config.allowNoPinKeys;
+    return std::make_unique<ApiService>(
+        std::move(options), std::make_unique<CardManager>(manager, pcscCardBackend(backend)));
+}
+
+}  // namespace tk::service

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tk::service {
+
+enum class Capability : std::uint8_t {
+    Read = 1,      // system.info, readers.list, certificates.list, events.subscribe, pin.status
+    Sign = 2,      // sign
+    Decrypt = 4,   // decrypt
+    Register = 8,  // register
+    Manage = 16,   // pin.verify, pin.change, pin.unblock, puk.change
+};
+
+// A set of capabilities, as granted to one origin.
+class Capabilities {
+  public:
+    constexpr Capabilities() = default;
+    constexpr explicit Capabilities(std::uint8_t bits) : bits_(bits) {}
+
+    // read, sign, decrypt, register: what an allow-list entry gets without an explicit set.
+    static constexpr Capabilities defaults() { return Capabilities(1 | 2 | 4 | 8); }
+    static constexpr Capabilities all() { return Capabilities(31); }
+
+    constexpr bool has(Capability c) const { return (bits_ & static_cast<std::uint8_t>(c)) != 0; }
+    constexpr void add(Capability c) { bits_ |= static_cast<std::uint8_t>(c); }
+    constexpr std::uint8_t bits() const { return bits_; }
+    constexpr bool operator==(const Capabilities&) const = default;
+
+  private:
+    std::uint8_t bits_ = 0;
+};
+
+// "read" -> Capability::Read, ...; nullopt for an unknown name.
+std::optional<Capability> capabilityFromName(std::string_view name);
+std::string_view capabilityName(Capability c);
+
+}  // namespace tk::service

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "service/capabilities.hpp"
+
+namespace tk::service {
+
+// One listening socket. Only loopback addresses are accepted (checked when loading).
+struct ListenerConfig {
+    std::string address = "127.0.0.1";  // "127.0.0.1", "::1" (also "localhost" = both)
+    std::uint16_t port = 61261;
+    std::optional<std::string> certificateFile;  // both set: this listener speaks wss://
+    std::optional<std::string> privateKeyFile;
+};
+
+// One allow-list entry: an exact origin ("https://web.pcc.gov.tw") or a subdomain wildcard
+// ("https://*.pcc.gov.tw"), with the capabilities it grants.
+struct OriginEntry {
+    std::string pattern;
+    Capabilities capabilities = Capabilities::defaults();
+};
+
+struct Limits {
+    std::size_t maxMessageBytes = std::size_t{1024} * 1024;
+    int maxConnections = 32;
+    int maxInFlightPerConnection = 8;
+    std::chrono::seconds operationTimeout{60};
+    std::chrono::seconds pinpadTimeout{120};
+    // Largest decoded size of one binary parameter (sign `data`, decrypt `cms` and
+    // `ciphertext`); larger is PAYLOAD_TOO_LARGE. 0: only the message size limits them.
+    std::size_t maxParameterBytes = 0;
+};
+
+struct Config {
+    std::vector<ListenerConfig> listeners{ListenerConfig{}};
+    std::vector<OriginEntry> origins;
+    Limits limits;
+    std::string logLevel = "info";  // trace, debug, info, warn, error, off
+    std::string logSink = "auto";   // auto (journald under systemd, else stderr), stderr, journald
+    bool developmentMode = false;   // --dev: Virtual PCD readers are used
+    bool allowNoPinKeys = false;    // keys that need no PIN (PIV 9E) become usable
+    std::optional<std::string> sourceFile;  // where it was loaded from, for messages
+};
+
+// A configuration that cannot be used: names the file and line when it came from one.
+class ConfigError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Reads a TOML configuration file (see daemon/service/tenderkeyd.example.toml) and validates
+// it: loopback-only listeners, origin entries (no http: except loopback hosts, no wildcard on
+// a public suffix, no "null"), known capability names and log levels, sane limits.
+// Throws ConfigError with "FILE:LINE: what is wrong".
+Config loadConfigFile(const std::string& path);
+
+// Parses one --allow-origin value: "ORIGIN" (default capabilities) or "ORIGIN=read,sign,manage".
+// Throws ConfigError.
+OriginEntry parseOriginArgument(const std::string& value);
+
+// The checks loadConfigFile applies, for a configuration changed by command-line flags.
+void validateConfig(const Config& config);
+
+}  // namespace tk::service

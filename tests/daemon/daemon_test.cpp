@@ -1,0 +1,747 @@
+// tenderkeyd as a real process, spoken to over WebSocket on loopback, next to a private pcscd
+// with virtual PIV cards (tests/harness/with-cards sets the TK_* variables read here). Every
+// test gets a fresh pcscd, fresh cards and its own daemon, so tests may block PINs, pull cards
+// and send signals without cleaning up. Every message the tests receive is checked against
+// protocol/schema/, and every signature is verified with OpenSSL against the certificate
+// that certificates.list returned.
+
+#include <gtest/gtest.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "support/daemon_process.hpp"
+#include "support/schema_validator.hpp"
+#include "support/ws_client.hpp"
+
+namespace tk::test {
+namespace {
+
+using json = nlohmann::json;
+
+const std::string kSigner = "https://portal.example.gov.tw";      // read, sign, decrypt, register
+const std::string kManager = "https://card-care.example.gov.tw";  // read, manage
+const std::string kWildcard = "https://*.bids.example.gov.tw";    // default capabilities
+
+std::string env(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr) {
+        throw std::runtime_error(std::string(name) +
+                                 " is not set: run under tests/harness/with-cards");
+    }
+    return value;
+}
+
+const ProtocolSchemas& schemas() {
+    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
+    return instance;
+}
+
+// ---- OpenSSL helpers ----
+
+std::string base64Decode(const std::string& text) {
+    std::string out(text.size() / 4 * 3 + 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0) {
+        throw std::runtime_error("bad base64");
+    }
+    std::size_t padding = 0;
+    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) {
+        ++padding;
+    }
+    out.resize(static_cast<std::size_t>(n) - padding);
+    return out;
+}
+
+std::string base64Encode(const std::string& bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+PKey publicKeyOf(const std::string& certificateBase64) {
+    const std::string der = base64Decode(certificateBase64);
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    std::unique_ptr<X509, decltype(&X509_free)> cert(
+        d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
+    if (!cert) {
+        throw std::runtime_error("certificate does not parse");
+    }
+    return PKey(X509_get_pubkey(cert.get()), EVP_PKEY_free);
+}
+
+const EVP_MD* mdOf(const std::string& hash) {
+    return hash == "SHA-384" ? EVP_sha384() : hash == "SHA-512" ? EVP_sha512() : EVP_sha256();
+}
+
+// r||s -> DER Ecdsa-Sig-Value
+std::string p1363ToDer(const std::string& raw) {
+    const int half = static_cast<int>(raw.size() / 2);
+    ECDSA_SIG* sig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(
+        sig, BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), half, nullptr),
+        BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + half, half, nullptr));
+    unsigned char* der = nullptr;
+    const int n = i2d_ECDSA_SIG(sig, &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+    return out;
+}
+
+bool verifySignature(const std::string& certificate, const std::string& algorithm,
+                     const std::string& hash, const std::string& data,
+                     const std::string& signature) {
+    PKey key = publicKeyOf(certificate);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    EVP_PKEY_CTX* pctx = nullptr;
+    if (EVP_DigestVerifyInit(ctx.get(), &pctx, mdOf(hash), nullptr, key.get()) != 1) {
+        return false;
+    }
+    if (algorithm == "RSA-PSS") {
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mdOf(hash));
+    }
+    return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                            signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                            data.size()) == 1;
+}
+
+std::string rsaEncrypt(const std::string& certificate, bool oaep, const std::string& plaintext) {
+    PKey key = publicKeyOf(certificate);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        EVP_PKEY_CTX_new(key.get(), nullptr), EVP_PKEY_CTX_free);
+    EVP_PKEY_encrypt_init(ctx.get());
+    if (oaep) {
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING);
+        EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256());
+        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), EVP_sha256());
+    } else {
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING);
+    }
+    std::size_t length = 0;
+    const auto* in = reinterpret_cast<const unsigned char*>(plaintext.data());
+    EVP_PKEY_encrypt(ctx.get(), nullptr, &length, in, plaintext.size());
+    std::string out(length, '\0');
+    if (EVP_PKEY_encrypt(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &length, in,
+                         plaintext.size()) != 1) {
+        throw std::runtime_error("encryption failed");
+    }
+    out.resize(length);
+    return out;
+}
+
+// ---- the virtual cards ----
+
+std::string cardControl(int card, const std::string& command) {
+    const std::string path = env(("TK_VCARD_CONTROL_" + std::to_string(card)).c_str());
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        close(fd);
+        throw std::runtime_error("cannot reach the card's control socket");
+    }
+    const std::string line = command + "\n";
+    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+        close(fd);
+        throw std::runtime_error("control write failed");
+    }
+    std::string answer;
+    char c = 0;
+    while (read(fd, &c, 1) == 1 && c != '\n') {
+        answer += c;
+    }
+    close(fd);
+    if (answer.rfind("ok", 0) != 0) {
+        throw std::runtime_error("card-ctl " + command + ": " + answer);
+    }
+    return answer;
+}
+
+std::vector<std::string> apduLog(int card) {
+    std::ifstream in(env(("TK_VCARD_APDU_LOG_" + std::to_string(card)).c_str()));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line[0] != '#') {
+            lines.push_back(line);
+        }
+    }
+    return lines;
+}
+
+bool hasField(const std::string& line, const std::string& field) {
+    return line.find(field) != std::string::npos;
+}
+
+// ---- the fixture ----
+
+class Daemon : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        start({"--allow-origin", kSigner, "--allow-origin", kManager + "=read,manage",
+               "--allow-origin", kWildcard});
+    }
+
+    void start(std::vector<std::string> args, bool expectReady = true) {
+        port_ = freePort();
+        args.insert(args.begin(), {"--dev", "--port", std::to_string(port_)});
+        daemon_ = std::make_unique<ChildProcess>(TK_DAEMON_BINARY, args, logPath());
+        if (expectReady) {
+            ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
+        }
+    }
+
+    std::string logPath() const { return env("TK_HARNESS_DIR") + "/tenderkeyd.log"; }
+
+    void TearDown() override {
+        for (const auto& v : violations_) {
+            ADD_FAILURE() << "schema violation: " << v;
+        }
+        if (HasFailure() && daemon_) {
+            std::cerr << "---- tenderkeyd log ----\n" << daemon_->log();
+        }
+    }
+
+    std::unique_ptr<WsClient> connect(const std::string& origin = kSigner) {
+        auto c = std::make_unique<WsClient>("127.0.0.1", port_);
+        const auto r = c->open(origin);
+        if (r.status != 101) {
+            throw std::runtime_error("handshake refused: " + std::to_string(r.status));
+        }
+        c->onMessage = [this](const json& message, const std::string& method) {
+            for (const auto& e : schemas().message(message, method)) {
+                violations_.push_back(message.dump().substr(0, 300) + ": " + e);
+            }
+        };
+        return c;
+    }
+
+    HttpResponse handshake(const Handshake& h) {
+        WsClient c("127.0.0.1", port_);
+        auto r = c.handshake(h);
+        if (r.status != 101) {
+            EXPECT_TRUE(c.waitPeerClosed(5s)) << "connection left open after " << r.status;
+        }
+        return r;
+    }
+
+    std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+    // The card in reader 0 once the daemon identified it.
+    json card(WsClient& c, int reader = 0) {
+        const std::string name = env(("TK_READER_" + std::to_string(reader)).c_str());
+        for (int i = 0; i < 200; ++i) {
+            const auto r = c.call("readers.list");
+            for (const auto& entry : r["result"]["readers"]) {
+                if (entry["name"] == name && entry["cardPresent"] == true &&
+                    entry["card"]["id"].is_string()) {
+                    return entry["card"];
+                }
+            }
+            std::this_thread::sleep_for(50ms);
+        }
+        throw std::runtime_error("the daemon never saw the card in " + name);
+    }
+
+    json certificate(WsClient& c, const std::string& slot) {
+        const std::string cardId = card(c)["id"];
+        const auto r = c.call("certificates.list");
+        for (const auto& cert : r["result"]["certificates"]) {
+            if (cert["cardId"] == cardId && cert["slot"] == slot) {
+                return cert;
+            }
+        }
+        throw std::runtime_error("no certificate in slot " + slot);
+    }
+
+    static void expectError(const json& response, const std::string& reason) {
+        ASSERT_TRUE(response.contains("error")) << response.dump();
+        EXPECT_EQ(response["error"]["data"]["reason"], reason) << response.dump();
+    }
+
+    std::uint16_t port_ = 0;
+    std::unique_ptr<ChildProcess> daemon_;
+    std::vector<std::string> violations_;
+};
+
+const std::string kContent = "TenderKey bid 2025-0042: one lot, firm price.";
+
+// ---- handshake and HTTP ----
+
+TEST_F(Daemon, Handshake_RefusalsGetTheirStatusAndNoSession) {
+    const std::string p = std::to_string(port_);
+    EXPECT_EQ(handshake({host(), std::nullopt, "tenderkey.v1"}).status, 403);
+    EXPECT_EQ(handshake({host(), "https://evil.example", "tenderkey.v1"}).status, 403);
+    EXPECT_EQ(handshake({"evil.com:" + p, kSigner, "tenderkey.v1"}).status, 403);
+    EXPECT_EQ(handshake({host(), kSigner, std::nullopt}).status, 400);
+    EXPECT_EQ(handshake({host(), kSigner, "tenderkey.v2"}).status, 400);
+    // Subdomain wildcard: subdomains at any depth, not the domain itself, not look-alikes,
+    // scheme and port exactly.
+    EXPECT_EQ(handshake({host(), "https://a.bids.example.gov.tw", "tenderkey.v1"}).status, 101);
+    EXPECT_EQ(handshake({host(), "https://x.y.bids.example.gov.tw", "tenderkey.v1"}).status, 101);
+    for (const char* origin : {"https://bids.example.gov.tw", "https://evilbids.example.gov.tw",
+                               "http://a.bids.example.gov.tw", "https://a.bids.example.gov.tw:8443",
+                               "https://a.bids.example.gov.tw.evil.example", "null"}) {
+        EXPECT_EQ(handshake({host(), origin, "tenderkey.v1"}).status, 403) << origin;
+    }
+    // None of the refused handshakes holds a session: all 32 places are free (once the
+    // daemon has seen the two accepted test connections above go).
+    std::this_thread::sleep_for(300ms);
+    std::vector<std::unique_ptr<WsClient>> open;
+    for (int i = 0; i < 32; ++i) {
+        open.push_back(connect());
+    }
+    EXPECT_TRUE(open.back()->call("system.info").contains("result"));
+}
+
+TEST_F(Daemon, Health_NeedsValidHost) {
+    const auto ok = httpGet("127.0.0.1", port_, "/health", host());
+    ASSERT_EQ(ok.status, 200);
+    const auto body = json::parse(ok.body);
+    EXPECT_TRUE(schemas().health(body).empty()) << body.dump();
+    EXPECT_EQ(body["status"], "ok");
+    EXPECT_EQ(body["readers"], 2);
+    const auto refused =
+        httpGet("127.0.0.1", port_, "/health", "evil.com:" + std::to_string(port_));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_TRUE(refused.body.empty());
+    EXPECT_EQ(httpGet("127.0.0.1", port_, "/health", std::nullopt).status, 403);
+}
+
+TEST_F(Daemon, Connections_33rdHandshakeGets503) {
+    std::vector<std::unique_ptr<WsClient>> open;
+    for (int i = 0; i < 32; ++i) {
+        open.push_back(connect());
+    }
+    EXPECT_EQ(handshake({host(), kSigner, "tenderkey.v1"}).status, 503);
+    EXPECT_TRUE(open.back()->call("system.info").contains("result"));
+}
+
+TEST_F(Daemon, Listener_OnlyLoopback) {
+    // The socket is bound to 127.0.0.1 only: nothing else of this machine reaches it.
+    std::ifstream tcp("/proc/net/tcp");
+    std::stringstream text;
+    text << tcp.rdbuf();
+    char wanted[32];
+    std::snprintf(wanted, sizeof(wanted), "0100007F:%04X", port_);
+    char wildcard[32];
+    std::snprintf(wildcard, sizeof(wildcard), "00000000:%04X", port_);
+    EXPECT_NE(text.str().find(wanted), std::string::npos);
+    EXPECT_EQ(text.str().find(wildcard), std::string::npos);
+}
+
+// ---- framing ----
+
+TEST_F(Daemon, Framing_BinaryFrameCloses1003) {
+    auto c = connect();
+    c->sendFrame(2, R"({"jsonrpc":"2.0","id":1,"method":"system.info"})");
+    EXPECT_EQ(c->readCloseCode(), 1003);
+}
+
+TEST_F(Daemon, Framing_OversizedMessageCloses1009) {
+    auto c = connect();
+    const std::string big(2 * 1024 * 1024, 'x');
+    std::thread sender([&] {
+        try {
+            c->sendText(big);
+        } catch (const std::exception&) {
+            // the daemon may drop the connection after its close frame
+        }
+    });
+    const int code = c->readCloseCode(20s);
+    sender.join();
+    EXPECT_EQ(code, 1009);
+}
+
+TEST_F(Daemon, Framing_BatchNotificationAndParseError) {
+    auto c = connect();
+    c->sendText(R"([{"jsonrpc":"2.0","id":1,"method":"system.info"}])");
+    auto r = c->readJson();
+    EXPECT_EQ(r["id"], nullptr);
+    expectError(r, "INVALID_REQUEST");
+    c->sendText(R"({"jsonrpc":"2.0","method":"system.info"})");
+    r = c->readJson();
+    EXPECT_EQ(r["id"], nullptr);
+    expectError(r, "INVALID_REQUEST");
+    c->sendText(R"({"jsonrpc":"2.0","id":3,"method":"system.info")");
+    r = c->readJson();
+    EXPECT_EQ(r["id"], nullptr);
+    expectError(r, "PARSE_ERROR");
+    EXPECT_EQ(r["error"]["code"], -32700);
+    expectError(c->call("no.such.method"), "METHOD_NOT_FOUND");
+    const auto field = c->call("certificates.list", {{"reader", 5}});
+    expectError(field, "INVALID_PARAMS");
+    EXPECT_EQ(field["error"]["data"]["field"], "reader");
+}
+
+TEST_F(Daemon, Busy_NinthRequestInFlight) {
+    auto c = connect();
+    const std::string cardId = card(*c)["id"];
+    cardControl(0, "delay 200");
+    std::vector<json> ids;
+    for (int i = 0; i < 8; ++i) {
+        ids.push_back(c->send("pin.status", {{"cardId", cardId}}));
+    }
+    const auto busy = c->responseTo(c->send("pin.status", {{"cardId", cardId}}), 2s);
+    expectError(busy, "BUSY");
+    EXPECT_EQ(busy["error"]["code"], -32020);
+    for (const auto& id : ids) {
+        EXPECT_TRUE(c->responseTo(id, 60s).contains("result")) << id;
+    }
+}
+
+// ---- methods ----
+
+TEST_F(Daemon, Read_SystemInfoReadersCertificatesPinStatus) {
+    auto c = connect();
+    const auto info = c->call("system.info")["result"];
+    EXPECT_EQ(info["name"], "TenderKey");
+    EXPECT_EQ(info["protocol"], 1);
+    EXPECT_EQ(info["origin"], kSigner);
+    const json cardInfo = card(*c);
+    EXPECT_EQ(cardInfo["type"], "piv");
+    const auto certificates = c->call("certificates.list")["result"]["certificates"];
+    std::set<std::string> slots;
+    for (const auto& cert : certificates) {
+        slots.insert(cert["slot"].get<std::string>());
+    }
+    EXPECT_EQ(slots, (std::set<std::string>{"82", "9a", "9c", "9d", "9e"}));
+    const auto status = c->call("pin.status", {{"cardId", cardInfo["id"]}})["result"];
+    EXPECT_EQ(status, (json{{"retriesLeft", 3}, {"blocked", false}, {"pinpad", false}}));
+    expectError(c->call("certificates.list", {{"reader", "No Such Reader"}}), "NO_READER");
+}
+
+TEST_F(Daemon, Pin_VerifyWrongBlockedAndFormat) {
+    auto c = connect(kManager);
+    const std::string cardId = card(*c)["id"];
+    EXPECT_EQ(c->call("pin.verify", {{"cardId", cardId}, {"pin", "123456"}})["result"]["verified"],
+              true);
+    auto wrong = c->call("pin.verify", {{"cardId", cardId}, {"pin", "654321"}});
+    expectError(wrong, "PIN_INCORRECT");
+    EXPECT_EQ(wrong["error"]["data"]["retriesLeft"], 2);
+
+    // PIN_FORMAT never reaches the card: no VERIFY is added to its APDU log.
+    const auto before = apduLog(0);
+    const auto verifiesBefore =
+        std::count_if(before.begin(), before.end(), [](auto& l) { return hasField(l, "ins=20"); });
+    const auto format = c->call("pin.verify", {{"cardId", cardId}, {"pin", "12ab"}});
+    expectError(format, "PIN_FORMAT");
+    EXPECT_EQ(format["error"]["data"]["field"], "pin");
+    const auto log = apduLog(0);
+    EXPECT_EQ(std::count_if(log.begin(), log.end(), [](auto& l) { return hasField(l, "ins=20"); }),
+              verifiesBefore);
+
+    wrong = c->call("pin.verify", {{"cardId", cardId}, {"pin", "654321"}});
+    EXPECT_EQ(wrong["error"]["data"]["retriesLeft"], 1);
+    expectError(c->call("pin.verify", {{"cardId", cardId}, {"pin", "654321"}}), "PIN_LAST_ATTEMPT");
+    const auto blocked =
+        c->call("pin.verify", {{"cardId", cardId}, {"pin", "654321"}, {"lastAttempt", true}});
+    expectError(blocked, "PIN_BLOCKED");
+    EXPECT_EQ(blocked["error"]["data"]["retriesLeft"], 0);
+    expectError(c->call("pin.verify", {{"cardId", cardId}, {"pin", "123456"}}), "PIN_BLOCKED");
+    const auto status = c->call("pin.status", {{"cardId", cardId}})["result"];
+    EXPECT_EQ(status["blocked"], true);
+}
+
+TEST_F(Daemon, Pin_ChangeUnblockAndPukChange) {
+    auto c = connect(kManager);
+    const std::string cardId = card(*c)["id"];
+    EXPECT_EQ(c->call("pin.change", {{"cardId", cardId},
+                                     {"pin", "123456"},
+                                     {"newPin", "2468013"}})["result"]["changed"],
+              true);
+    expectError(c->call("pin.verify", {{"cardId", cardId}, {"pin", "123456"}}), "PIN_INCORRECT");
+    EXPECT_EQ(c->call("pin.verify", {{"cardId", cardId}, {"pin", "2468013"}})["result"]["verified"],
+              true);
+    const auto wrongPuk =
+        c->call("pin.unblock", {{"cardId", cardId}, {"puk", "87654321"}, {"newPin", "135790"}});
+    expectError(wrongPuk, "PUK_INCORRECT");
+    EXPECT_EQ(wrongPuk["error"]["data"]["retriesLeft"], 2);
+    EXPECT_EQ(c->call("pin.unblock", {{"cardId", cardId},
+                                      {"puk", "12345678"},
+                                      {"newPin", "135790"}})["result"]["unblocked"],
+              true);
+    EXPECT_EQ(c->call("pin.verify", {{"cardId", cardId}, {"pin", "135790"}})["result"]["verified"],
+              true);
+    EXPECT_EQ(c->call("puk.change", {{"cardId", cardId},
+                                     {"puk", "12345678"},
+                                     {"newPuk", "87654321"}})["result"]["changed"],
+              true);
+    EXPECT_EQ(c->call("pin.unblock", {{"cardId", cardId},
+                                      {"puk", "87654321"},
+                                      {"newPin", "123456"}})["result"]["unblocked"],
+              true);
+}
+
+TEST_F(Daemon, Sign_RsaPkcs1AndPssVerifyWithOpenSsl) {
+    auto c = connect();
+    const auto cert = certificate(*c, "9c");
+    for (const std::string algorithm : {"RSASSA-PKCS1-v1_5", "RSA-PSS"}) {
+        for (const std::string hash : {"SHA-256", "SHA-384"}) {
+            const auto r = c->call("sign", {{"certificateId", cert["id"]},
+                                            {"pin", "123456"},
+                                            {"data", base64Encode(kContent)},
+                                            {"hash", hash},
+                                            {"algorithm", algorithm}});
+            ASSERT_TRUE(r.contains("result")) << r.dump();
+            EXPECT_EQ(r["result"]["algorithm"], algorithm);
+            EXPECT_EQ(r["result"]["certificate"], cert["der"]);
+            EXPECT_TRUE(verifySignature(cert["der"], algorithm, hash, kContent,
+                                        base64Decode(r["result"]["signature"])))
+                << algorithm << " " << hash;
+            EXPECT_FALSE(verifySignature(cert["der"], algorithm, hash, kContent + ".",
+                                         base64Decode(r["result"]["signature"])));
+        }
+    }
+}
+
+TEST_F(Daemon, Sign_EcdsaDerAndP1363VerifyWithOpenSsl) {
+    auto c = connect();
+    const auto cert = certificate(*c, "82");
+    ASSERT_EQ(cert["keyAlgorithm"], "EC-P384");
+    for (const std::string encoding : {"der", "p1363"}) {
+        const auto r = c->call("sign", {{"certificateId", cert["id"]},
+                                        {"pin", "123456"},
+                                        {"data", base64Encode(kContent)},
+                                        {"hash", "SHA-384"},
+                                        {"signatureEncoding", encoding}});
+        ASSERT_TRUE(r.contains("result")) << r.dump();
+        EXPECT_EQ(r["result"]["algorithm"], "ECDSA");
+        std::string signature = base64Decode(r["result"]["signature"]);
+        if (encoding == "p1363") {
+            EXPECT_EQ(signature.size(), 96u);
+            signature = p1363ToDer(signature);
+        }
+        EXPECT_TRUE(verifySignature(cert["der"], "ECDSA", "SHA-384", kContent, signature))
+            << encoding;
+    }
+}
+
+TEST_F(Daemon, Decrypt_RawRsaPkcs1AndOaep) {
+    auto c = connect();
+    const auto cert = certificate(*c, "9d");
+    const std::string secret = "AES-256 key of bid 2025-0042....";
+    for (const bool oaep : {false, true}) {
+        const auto r = c->call(
+            "decrypt", {{"certificateId", cert["id"]},
+                        {"pin", "123456"},
+                        {"algorithm", oaep ? "RSA-OAEP" : "RSAES-PKCS1-v1_5"},
+                        {"ciphertext", base64Encode(rsaEncrypt(cert["der"], oaep, secret))}});
+        ASSERT_TRUE(r.contains("result")) << r.dump();
+        EXPECT_EQ(base64Decode(r["result"]["data"]), secret);
+    }
+}
+
+TEST_F(Daemon, Permission_OriginWithoutManageCannotVerify) {
+    auto c = connect(kSigner);
+    const std::string cardId = card(*c)["id"];
+    const auto r = c->call("pin.verify", {{"cardId", cardId}, {"pin", "123456"}});
+    expectError(r, "NOT_PERMITTED");
+    EXPECT_EQ(r["error"]["data"]["capability"], "manage");
+    auto manager = connect(kManager);
+    expectError(manager->call("sign", {{"certificateId", "x"}}), "NOT_PERMITTED");
+}
+
+TEST_F(Daemon, Card_RemovedDuringSignAndAbsentAfterwards) {
+    auto c = connect();
+    const auto cert = certificate(*c, "9c");
+    const std::string cardId = cert["cardId"];
+    cardControl(0, "fault remove-on-ins 87");
+    const auto r = c->call(
+        "sign",
+        {{"certificateId", cert["id"]}, {"pin", "123456"}, {"data", base64Encode(kContent)}});
+    expectError(r, "CARD_REMOVED");
+    EXPECT_EQ(r["error"]["data"]["outcome"].is_string(), true);
+    // The fault left the card out. Once the daemon has seen the reader empty: NO_CARD.
+    const std::string reader = env("TK_READER_0");
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+        const auto readers = c->call("readers.list");
+        for (const auto& entry : readers["result"]["readers"]) {
+            gone = gone || (entry["name"] == reader && entry["cardPresent"] == false);
+        }
+        std::this_thread::sleep_for(gone ? 0ms : 50ms);
+    }
+    ASSERT_TRUE(gone) << "the daemon never saw the card go: " << c->call("readers.list").dump();
+    expectError(c->call("pin.status", {{"cardId", cardId}}), "NO_CARD");
+    expectError(c->call("sign", {{"certificateId", cert["id"]},
+                                 {"pin", "123456"},
+                                 {"data", base64Encode(kContent)}}),
+                "CERTIFICATE_NOT_FOUND");
+}
+
+TEST_F(Daemon, Events_RemovedAndInsertedArrive) {
+    auto c = connect();
+    const std::string cardId = card(*c)["id"];
+    EXPECT_EQ(c->call("events.subscribe")["result"]["subscribed"], true);
+    cardControl(0, "remove");
+    auto e = c->nextEvent(10s);
+    EXPECT_EQ(e["params"]["type"], "card.removed");
+    EXPECT_EQ(e["params"]["cardId"], cardId);
+    EXPECT_EQ(e["params"]["reader"], env("TK_READER_0"));
+    // The daemon has seen the card go (the event says so): it is NO_CARD now.
+    expectError(c->call("pin.status", {{"cardId", cardId}}), "NO_CARD");
+    cardControl(0, "insert");
+    e = c->nextEvent(10s);
+    EXPECT_EQ(e["params"]["type"], "card.inserted");
+    EXPECT_EQ(e["params"]["card"]["id"], cardId);
+}
+
+TEST_F(Daemon, Sign_TwoClientsOnOneCardAreSerialised) {
+    auto first = connect();
+    auto second = connect();
+    const auto cert = certificate(*first, "9c");
+    cardControl(0, "delay 20");
+    const std::size_t logStart = apduLog(0).size();
+    std::vector<json> a;
+    std::vector<json> b;
+    for (int i = 0; i < 3; ++i) {
+        const json params{
+            {"certificateId", cert["id"]}, {"pin", "123456"}, {"data", base64Encode(kContent)}};
+        a.push_back(first->send("sign", params));
+        b.push_back(second->send("sign", params));
+    }
+    for (int i = 0; i < 3; ++i) {
+        for (auto* pair : {&a, &b}) {
+            WsClient& client = pair == &a ? *first : *second;
+            const auto r = client.responseTo((*pair)[i], 60s);
+            ASSERT_TRUE(r.contains("result")) << r.dump();
+            EXPECT_TRUE(verifySignature(cert["der"], "RSASSA-PKCS1-v1_5", "SHA-256", kContent,
+                                        base64Decode(r["result"]["signature"])));
+        }
+    }
+    // Every VERIFY with a PIN is followed by its GENERAL AUTHENTICATE (chained parts and GET
+    // RESPONSE aside): no other client's APDU in between.
+    const auto log = apduLog(0);
+    int signatures = 0;
+    for (std::size_t i = logStart; i < log.size(); ++i) {
+        if (!hasField(log[i], "ins=20 p1=00") || hasField(log[i], "lc=0 ")) {
+            continue;
+        }
+        std::size_t j = i + 1;
+        ASSERT_LT(j, log.size());
+        EXPECT_TRUE(hasField(log[j], "ins=87")) << "after VERIFY at line " << i << ": " << log[j];
+        ++signatures;
+    }
+    EXPECT_EQ(signatures, 6);
+}
+
+// ---- process ----
+
+TEST_F(Daemon, Sigterm_ExitsZeroWithinFiveSeconds) {
+    auto c = connect();
+    const auto start = std::chrono::steady_clock::now();
+    daemon_->signal(SIGTERM);
+    EXPECT_EQ(c->readCloseCode(5s), 1001);
+    EXPECT_EQ(daemon_->waitExit(5s), 0) << daemon_->log();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(Daemon, Sighup_ReloadClosesConnectionsOfRemovedOrigins) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/tenderkeyd.toml";
+    const auto write = [&](const std::vector<std::string>& origins) {
+        std::ofstream out(config);
+        for (const auto& o : origins) {
+            out << "[[origins]]\norigin = \"" << o << "\"\n";
+        }
+    };
+    write({kSigner, "https://other.example.gov.tw"});
+    start({"--config", config});
+    auto kept = connect("https://other.example.gov.tw");
+    auto removed = connect(kSigner);
+    write({"https://other.example.gov.tw"});
+    daemon_->signal(SIGHUP);
+    EXPECT_EQ(removed->readCloseCode(5s), 1008);
+    EXPECT_TRUE(kept->call("system.info").contains("result"));
+    EXPECT_EQ(handshake({host(), kSigner, "tenderkey.v1"}).status, 403);
+    // A broken file on reload keeps the configuration in force.
+    {
+        std::ofstream out(config);
+        out << "[[origins]]\norigin = 5\n";
+    }
+    daemon_->signal(SIGHUP);
+    EXPECT_TRUE(daemon_->waitForLog("reload failed", 5s));
+    EXPECT_TRUE(kept->call("system.info").contains("result"));
+}
+
+TEST_F(Daemon, BadConfiguration_Exit2WithFileAndLine) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/bad.toml";
+    {
+        std::ofstream out(config);
+        out << "[log]\nlevel = \"info\"\n\n[limits]\nmax_connections = -3\n";
+    }
+    ChildProcess bad(TK_DAEMON_BINARY, {"--config", config}, logPath());
+    EXPECT_EQ(bad.waitExit(10s), 2);
+    EXPECT_NE(bad.log().find(config + ":5:"), std::string::npos) << bad.log();
+    ChildProcess missing(TK_DAEMON_BINARY, {"--config", config + ".missing"}, logPath() + ".2");
+    EXPECT_EQ(missing.waitExit(10s), 2);
+    EXPECT_NE(missing.log().find(config + ".missing"), std::string::npos) << missing.log();
+}
+
+TEST_F(Daemon, BadConfiguration_NonLoopbackListenerRefused) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/public.toml";
+    {
+        std::ofstream out(config);
+        out << "[[listeners]]\naddress = \"0.0.0.0\"\nport = 61261\n";
+    }
+    ChildProcess bad(TK_DAEMON_BINARY, {"--config", config}, logPath());
+    EXPECT_EQ(bad.waitExit(10s), 2);
+    EXPECT_NE(bad.log().find(config + ":2:"), std::string::npos) << bad.log();
+    EXPECT_NE(bad.log().find("0.0.0.0"), std::string::npos) << bad.log();
+}
+
+}  // namespace
+TEST_F(Daemon, Limits_ParameterOverConfiguredSize_PayloadTooLargeCardUntouched) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/limits.toml";
+    {
+        std::ofstream out(config);
+        out << "[limits]\nmax_parameter_bytes = 64\n\n[[origins]]\norigin = \"" << kSigner
+            << "\"\n";
+    }
+    start({"--config", config});
+    auto c = connect();
+    const auto cert = certificate(*c, "9c");
+    const std::size_t apdusBefore = apduLog(0).size();
+    const auto r = c->call("sign", {{"certificateId", cert["id"]},
+                                    {"pin", "123456"},
+                                    {"data", base64Encode(std::string(65, 'x'))}});
+    ASSERT_TRUE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["error"]["code"], -32022);
+    EXPECT_EQ(r["error"]["data"]["reason"], "PAYLOAD_TOO_LARGE");
+    EXPECT_EQ(r["error"]["data"]["field"], "data");
+    EXPECT_EQ(apduLog(0).size(), apdusBefore);
+    // At the limit, the same request is signed.
+    const auto ok = c->call("sign", {{"certificateId", cert["id"]},
+                                     {"pin", "123456"},
+                                     {"data", base64Encode(std::string(64, 'x'))}});
+    EXPECT_TRUE(ok.contains("result")) << ok.dump();
+}
+
+}  // namespace tk::test

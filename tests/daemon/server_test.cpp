@@ -1,0 +1,714 @@
+// The WebSocket server (daemon/server) on real loopback sockets, in front of a scripted
+// service::Api: handshake checks, /health, JSON-RPC framing, limits, completions from other
+// threads, events, reload and graceful stop. Every JSON message the tests receive is checked
+// against protocol/schema/.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "server/server.hpp"
+#include "support/schema_validator.hpp"
+#include "support/ws_client.hpp"
+
+namespace tk::test {
+namespace {
+
+using json = nlohmann::json;
+using service::ApiError;
+using service::CallContext;
+using service::Capabilities;
+using service::Completion;
+
+const std::string kPortal = "https://portal.example.gov.tw";
+const std::string kAdmin = "https://admin.example.gov.tw";
+
+// A service that answers every call with a result naming the call, unless told to hold calls
+// for the test to answer later.
+class FakeApi : public service::Api {
+  public:
+    struct Call {
+        CallContext context;
+        std::string method;
+        json params;
+        Completion done;
+    };
+
+    void call(const CallContext& context, std::string_view method, const json& params,
+              Completion done) override {
+        std::unique_lock lock(mutex_);
+        ++calls_;
+        if (throwOnCall) {
+            throw std::runtime_error("scripted failure");
+        }
+        if (hold) {
+            held_.push_back({context, std::string(method), params, std::move(done)});
+            changed_.notify_all();
+            return;
+        }
+        lock.unlock();
+        if (method == "system.info") {
+            done(json{{"name", "TenderKey"},
+                      {"version", "0.1.0"},
+                      {"protocol", 1},
+                      {"backends", {"piv"}},
+                      {"origin", context.origin}},
+                 std::nullopt);
+        } else if (method == "events.subscribe") {
+            done(json{{"subscribed", true}}, std::nullopt);
+        } else if (method == "readers.list") {
+            done(json{{"readers", json::array()}}, std::nullopt);
+        } else {
+            ApiError error;
+            error.reason = "NO_CARD";
+            error.code = -32012;
+            error.message = "No card";
+            done(std::nullopt, error);
+        }
+    }
+
+    void connectionOpened(std::uint64_t id, service::EventSink sink) override {
+        std::lock_guard lock(mutex_);
+        sinks_[id] = std::move(sink);
+        opened_.push_back(id);
+        changed_.notify_all();
+    }
+
+    void connectionClosed(std::uint64_t id) override {
+        std::lock_guard lock(mutex_);
+        sinks_.erase(id);
+        closed_.push_back(id);
+        changed_.notify_all();
+    }
+
+    int readerCount() const override { return 2; }
+
+    // Waits until `n` calls are held and takes them.
+    std::vector<Call> takeHeld(std::size_t n) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, 10s, [&] { return held_.size() >= n; })) {
+            throw std::runtime_error("calls did not arrive");
+        }
+        std::vector<Call> taken(std::make_move_iterator(held_.begin()),
+                                std::make_move_iterator(held_.begin() + static_cast<long>(n)));
+        held_.erase(held_.begin(), held_.begin() + static_cast<long>(n));
+        return taken;
+    }
+
+    bool waitClosed(std::size_t n) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, 10s, [&] { return closed_.size() >= n; });
+    }
+
+    void pushEventToAll(const json& params) {
+        std::vector<service::EventSink> sinks;
+        {
+            std::lock_guard lock(mutex_);
+            for (auto& [id, sink] : sinks_) {
+                sinks.push_back(sink);
+            }
+        }
+        for (auto& sink : sinks) {
+            sink(params);
+        }
+    }
+
+    std::size_t openedCount() {
+        std::lock_guard lock(mutex_);
+        return opened_.size();
+    }
+    int callCount() {
+        std::lock_guard lock(mutex_);
+        return calls_;
+    }
+
+    std::atomic<bool> hold{false};
+    std::atomic<bool> throwOnCall{false};
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    int calls_ = 0;
+    std::vector<Call> held_;
+    std::map<std::uint64_t, service::EventSink> sinks_;
+    std::vector<std::uint64_t> opened_;
+    std::vector<std::uint64_t> closed_;
+};
+
+server::OriginLookup lookupOf(std::map<std::string, Capabilities> entries) {
+    return [entries = std::move(entries)](std::string_view origin) -> std::optional<Capabilities> {
+        const auto it = entries.find(std::string(origin));
+        if (it == entries.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+const ProtocolSchemas& schemas() {
+    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
+    return instance;
+}
+
+class ServerTest : public ::testing::Test {
+  protected:
+    void SetUp() override { startServer(); }
+
+    void startServer(service::Limits limits = {}) {
+        port_ = freePort();
+        server::ServerSettings settings;
+        settings.listeners = {service::ListenerConfig{"localhost", port_, {}, {}}};
+        settings.limits = limits;
+        settings.version = "0.1.0";
+        server_ = std::make_unique<server::Server>(
+            api_, settings,
+            lookupOf({{kPortal, Capabilities::defaults()}, {kAdmin, Capabilities::all()}}));
+        server_->start();
+    }
+
+    void TearDown() override {
+        server_.reset();
+        for (const auto& v : violations_) {
+            ADD_FAILURE() << "schema violation: " << v;
+        }
+    }
+
+    std::unique_ptr<WsClient> client(const std::string& origin = kPortal,
+                                     const std::string& address = "127.0.0.1") {
+        auto c = std::make_unique<WsClient>(address, port_);
+        const auto response = origin.empty() ? HttpResponse{} : c->open(origin);
+        if (!origin.empty() && response.status != 101) {
+            throw std::runtime_error("handshake failed: " + std::to_string(response.status));
+        }
+        c->onMessage = [this](const json& message, const std::string& method) {
+            for (auto& e : schemas().message(message, method)) {
+                violations_.push_back(message.dump() + ": " + e);
+            }
+        };
+        return c;
+    }
+
+    HttpResponse handshake(const Handshake& h) {
+        WsClient c("127.0.0.1", port_);
+        auto response = c.handshake(h);
+        // A refusal is the whole answer: the connection ends after it.
+        if (response.status != 101) {
+            EXPECT_TRUE(c.waitPeerClosed(5s)) << "connection left open after " << response.status;
+        }
+        return response;
+    }
+
+    std::string hostHeader() const { return "127.0.0.1:" + std::to_string(port_); }
+
+    // Sends raw text and returns the single response.
+    json exchange(WsClient& c, const std::string& text) {
+        c.sendText(text);
+        return c.readJson();
+    }
+
+    FakeApi api_;
+    std::uint16_t port_ = 0;
+    std::unique_ptr<server::Server> server_;
+    std::vector<std::string> violations_;
+};
+
+void expectRefusal(const HttpResponse& r, int status) {
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.statusLine.rfind("HTTP/1.1 ", 0), 0u) << r.statusLine;
+    EXPECT_EQ(r.headers.count("content-length") ? r.headers.at("content-length") : "", "0");
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(r.headers.count("sec-websocket-accept"), 0u);
+}
+
+// ---- handshake ----
+
+TEST_F(ServerTest, Handshake_ValidRequest_SelectsSubprotocol) {
+    for (const std::string& host : {hostHeader(), "LOCALHOST:" + std::to_string(port_)}) {
+        WsClient c("127.0.0.1", port_);
+        const auto r = c.handshake({host, kPortal, "chat, tenderkey.v1"});
+        EXPECT_EQ(r.status, 101) << host;
+        EXPECT_EQ(r.headers.at("sec-websocket-protocol"), "tenderkey.v1");
+    }
+    WsClient v6("::1", port_);
+    EXPECT_EQ(v6.handshake({"[::1]:" + std::to_string(port_), kPortal, "tenderkey.v1"}).status,
+              101);
+}
+
+TEST_F(ServerTest, Handshake_ForeignHost_Refused403WithoutSession) {
+    const std::string port = std::to_string(port_);
+    for (const std::optional<std::string>& host :
+         {std::optional<std::string>("evil.example:" + port), std::optional<std::string>(),
+          std::optional<std::string>("127.0.0.1:1"), std::optional<std::string>("127.0.0.1"),
+          std::optional<std::string>("127.0.0.2:" + port),
+          std::optional<std::string>("localhost.:" + port),
+          std::optional<std::string>("127.0.0.1:" + port + ", evil.example")}) {
+        expectRefusal(handshake({host, kPortal, "tenderkey.v1"}), 403);
+    }
+    EXPECT_EQ(api_.openedCount(), 0u);
+}
+
+TEST_F(ServerTest, Handshake_OriginMissingOrForeign_Refused403WithoutSession) {
+    for (const std::optional<std::string>& origin :
+         {std::optional<std::string>(), std::optional<std::string>("https://evil.example"),
+          std::optional<std::string>("null"), std::optional<std::string>(kPortal + "/"),
+          std::optional<std::string>("http://portal.example.gov.tw")}) {
+        expectRefusal(handshake({hostHeader(), origin, "tenderkey.v1"}), 403);
+    }
+    EXPECT_EQ(api_.openedCount(), 0u);
+}
+
+TEST_F(ServerTest, Handshake_WithoutSubprotocol_Refused400WithoutSession) {
+    for (const std::optional<std::string>& protocol :
+         {std::optional<std::string>(), std::optional<std::string>("chat"),
+          std::optional<std::string>("tenderkey.v2, TENDERKEY.V1"),
+          std::optional<std::string>(std::string(70, 'x') + ", tenderkey.v1")}) {
+        expectRefusal(handshake({hostHeader(), kPortal, protocol}), 400);
+    }
+    EXPECT_EQ(api_.openedCount(), 0u);
+}
+
+TEST_F(ServerTest, Handshake_ChecksRunInProtocolOrder) {
+    // Host before Origin, Origin before subprotocol.
+    expectRefusal(handshake({"evil.example:1", std::nullopt, std::nullopt}), 403);
+    expectRefusal(handshake({hostHeader(), "https://evil.example", std::nullopt}), 403);
+}
+
+TEST_F(ServerTest, Handshake_ConnectionLimit_33rdRefused503) {
+    std::vector<std::unique_ptr<WsClient>> open;
+    for (int i = 0; i < 32; ++i) {
+        open.push_back(client());
+    }
+    expectRefusal(handshake({hostHeader(), kPortal, "tenderkey.v1"}), 503);
+    EXPECT_EQ(server_->connectionCount(), 32);
+    open.pop_back();
+    for (int i = 0; i < 100 && server_->connectionCount() != 31; ++i) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_NO_THROW(client());
+}
+
+// ---- /health and plain HTTP ----
+
+TEST_F(ServerTest, Health_ValidHost_AnswersStatusVersionReaders) {
+    const auto r = httpGet("127.0.0.1", port_, "/health", hostHeader());
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers.at("content-type"), "application/json");
+    const auto body = json::parse(r.body);
+    EXPECT_EQ(body, (json{{"status", "ok"}, {"version", "0.1.0"}, {"readers", 2}}));
+    EXPECT_TRUE(schemas().health(body).empty());
+    EXPECT_EQ(httpGet("::1", port_, "/health", "[::1]:" + std::to_string(port_)).status, 200);
+}
+
+TEST_F(ServerTest, Health_ForeignOrMissingHost_Refused403) {
+    for (const std::optional<std::string>& host :
+         {std::optional<std::string>("evil.example:" + std::to_string(port_)),
+          std::optional<std::string>()}) {
+        const auto r = httpGet("127.0.0.1", port_, "/health", host);
+        expectRefusal(r, 403);
+    }
+}
+
+TEST_F(ServerTest, Http_OtherPath_Answers404WithoutBody) {
+    const auto r = httpGet("127.0.0.1", port_, "/", hostHeader());
+    expectRefusal(r, 404);
+}
+
+// ---- framing ----
+
+TEST_F(ServerTest, Frame_Binary_ClosesWith1003) {
+    auto c = client();
+    c->sendFrame(2, R"({"jsonrpc":"2.0","id":1,"method":"system.info"})");
+    EXPECT_EQ(c->readCloseCode(), 1003);
+    EXPECT_EQ(api_.callCount(), 0);
+}
+
+TEST_F(ServerTest, Frame_InvalidUtf8_ClosesWith1007) {
+    auto c = client();
+    c->sendText("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}");
+    EXPECT_EQ(c->readCloseCode(), 1007);
+}
+
+TEST_F(ServerTest, Message_LargerThanLimitInOneFrame_ClosesWith1009WhileClientSends) {
+    auto c = client();
+    const std::string big(3 * 1024 * 1024, 'a');
+    // The client keeps sending while the server has already refused; the close frame must
+    // still reach it.
+    std::thread sender([&] {
+        try {
+            c->sendText(big);
+        } catch (const std::exception&) {
+            // the server may reset the connection once it gave up waiting
+        }
+    });
+    const int code = c->readCloseCode(20s);
+    sender.join();
+    EXPECT_EQ(code, 1009);
+    EXPECT_EQ(api_.callCount(), 0);
+}
+
+TEST_F(ServerTest, Message_LargerThanLimitAcrossFragments_ClosesWith1009) {
+    auto c = client();
+    const std::string part(300 * 1024, ' ');
+    c->sendFrame(1, "[" + part, false);
+    for (int i = 0; i < 3; ++i) {
+        c->sendFrame(0, part, false);
+    }
+    EXPECT_EQ(c->readCloseCode(), 1009);
+}
+
+TEST_F(ServerTest, Message_ExactlyAtLimitAndFragmented_IsRead) {
+    auto c = client();
+    const std::string head = R"({"jsonrpc":"2.0","id":5,"method":"system.info","params":{}})";
+    const std::string text = head + std::string(1024 * 1024 - head.size(), ' ');
+    c->expectResponse(5, "system.info");
+    c->sendFrame(1, text.substr(0, 1000), false);
+    c->sendFrame(0, text.substr(1000, 500000), false);
+    c->sendFrame(0, text.substr(501000), true);
+    const auto r = c->responseTo(5);
+    EXPECT_EQ(r["result"]["origin"], kPortal);
+}
+
+// ---- JSON-RPC envelope ----
+
+TEST_F(ServerTest, Envelope_NotJson_ParseErrorWithNullId) {
+    auto c = client();
+    for (const char* text : {"{", "", "not json", R"({"a":"\ud800"})", "[1,]"}) {
+        const auto r = exchange(*c, text);
+        EXPECT_EQ(r["id"], nullptr);
+        EXPECT_EQ(r["error"]["code"], -32700) << text;
+        EXPECT_EQ(r["error"]["data"]["reason"], "PARSE_ERROR");
+    }
+}
+
+TEST_F(ServerTest, Envelope_NestingDeeperThan16_ParseError) {
+    auto c = client();
+    const auto nested = [](int depth) {
+        std::string params = "1";
+        for (int i = 0; i < depth - 2; ++i) {
+            params = "[" + params + "]";
+        }
+        return R"({"jsonrpc":"2.0","id":1,"method":"system.info","params":{"x":)" + params + "}}";
+    };
+    EXPECT_EQ(exchange(*c, nested(17))["error"]["data"]["reason"], "PARSE_ERROR");
+    // 16 levels are read; the fake service then answers the call.
+    EXPECT_TRUE(exchange(*c, nested(16)).contains("result"));
+}
+
+TEST_F(ServerTest, Envelope_Batch_OneInvalidRequestAndNothingRuns) {
+    auto c = client();
+    for (
+        const std::string text :
+        {R"([{"jsonrpc":"2.0","id":1,"method":"system.info"},{"jsonrpc":"2.0","id":2,"method":"system.info"}])",
+         "[]"}) {
+        const auto r = exchange(*c, text);
+        EXPECT_EQ(r["id"], nullptr);
+        EXPECT_EQ(r["error"]["data"]["reason"], "INVALID_REQUEST");
+    }
+    EXPECT_FALSE(c->readFrame(300ms).has_value()) << "a batch got more than one answer";
+    EXPECT_EQ(api_.callCount(), 0);
+}
+
+TEST_F(ServerTest, Envelope_NotificationOrNullId_InvalidRequestWithNullId) {
+    auto c = client();
+    for (const char* text : {R"({"jsonrpc":"2.0","method":"system.info"})",
+                             R"({"jsonrpc":"2.0","id":null,"method":"system.info"})",
+                             R"({"jsonrpc":"2.0","id":1.5,"method":"system.info"})",
+                             R"({"jsonrpc":"2.0","id":9007199254740992,"method":"system.info"})",
+                             R"({"jsonrpc":"2.0","id":"","method":"system.info"})",
+                             R"({"jsonrpc":"2.0","id":true,"method":"system.info"})"}) {
+        const auto r = exchange(*c, text);
+        EXPECT_EQ(r["id"], nullptr) << text;
+        EXPECT_EQ(r["error"]["data"]["reason"], "INVALID_REQUEST") << text;
+    }
+    EXPECT_EQ(api_.callCount(), 0);
+}
+
+TEST_F(ServerTest, Envelope_BadMembers_InvalidRequestWithTheId) {
+    auto c = client();
+    for (const char* text :
+         {R"({"jsonrpc":"1.0","id":3,"method":"system.info"})",
+          R"({"id":3,"method":"system.info"})", R"({"jsonrpc":"2.0","id":3,"method":""})",
+          R"({"jsonrpc":"2.0","id":3,"method":7})",
+          R"({"jsonrpc":"2.0","id":3,"method":"system.info","params":5})",
+          R"({"jsonrpc":"2.0","id":3,"method":"system.info","x":1})"}) {
+        const auto r = exchange(*c, text);
+        EXPECT_EQ(r["id"], 3) << text;
+        EXPECT_EQ(r["error"]["data"]["reason"], "INVALID_REQUEST") << text;
+    }
+}
+
+TEST_F(ServerTest, Envelope_RepeatedMember_InvalidRequestWithNullId) {
+    auto c = client();
+    const auto r =
+        exchange(*c, R"({"jsonrpc":"2.0","id":4,"method":"system.info","params":{"a":1,"a":2}})");
+    EXPECT_EQ(r["id"], nullptr);
+    EXPECT_EQ(r["error"]["data"]["reason"], "INVALID_REQUEST");
+}
+
+TEST_F(ServerTest, Envelope_IdsEchoed_IntegralFloatAsInteger) {
+    auto c = client();
+    EXPECT_EQ(exchange(*c, R"({"jsonrpc":"2.0","id":"abc-1","method":"system.info"})")["id"],
+              "abc-1");
+    const auto r = exchange(*c, R"({"jsonrpc":"2.0","id":7.0,"method":"system.info"})");
+    EXPECT_TRUE(r["id"].is_number_integer());
+    EXPECT_EQ(r["id"], 7);
+    EXPECT_EQ(
+        exchange(*c, R"({"jsonrpc":"2.0","id":-9007199254740991,"method":"system.info"})")["id"],
+        -9007199254740991LL);
+}
+
+TEST_F(ServerTest, Envelope_UnknownMethod_MethodNotFound) {
+    auto c = client();
+    const auto r = exchange(*c, R"({"jsonrpc":"2.0","id":1,"method":"card.format"})");
+    EXPECT_EQ(r["error"]["code"], -32601);
+    EXPECT_EQ(r["error"]["data"]["reason"], "METHOD_NOT_FOUND");
+    EXPECT_EQ(api_.callCount(), 0);
+}
+
+TEST_F(ServerTest, Envelope_MethodOutsideCapabilities_NotPermittedNamingIt) {
+    auto c = client();
+    const auto r =
+        exchange(*c, R"({"jsonrpc":"2.0","id":1,"method":"pin.verify","params":{"bogus":true}})");
+    EXPECT_EQ(r["error"]["code"], -32050);
+    EXPECT_EQ(r["error"]["data"], (json{{"reason", "NOT_PERMITTED"}, {"capability", "manage"}}));
+    EXPECT_EQ(api_.callCount(), 0);
+    auto admin = client(kAdmin);
+    EXPECT_EQ(
+        exchange(*admin,
+                 R"({"jsonrpc":"2.0","id":2,"method":"pin.verify"})")["error"]["data"]["reason"],
+        "NO_CARD");
+}
+
+TEST_F(ServerTest, Envelope_ParamsByPosition_InvalidParamsWithoutField) {
+    auto c = client();
+    const auto r = exchange(*c, R"({"jsonrpc":"2.0","id":1,"method":"readers.list","params":[]})");
+    EXPECT_EQ(r["error"]["data"], (json{{"reason", "INVALID_PARAMS"}}));
+}
+
+// ---- in flight, completions, events ----
+
+TEST_F(ServerTest, InFlight_NinthRequestBusyAtOnce_SlotFreedByAnswer) {
+    api_.hold = true;
+    auto c = client();
+    std::vector<json> ids;
+    for (int i = 0; i < 8; ++i) {
+        ids.push_back(c->send("readers.list"));
+    }
+    auto held = api_.takeHeld(8);
+    const auto busyId = c->send("readers.list");
+    const auto busy = c->responseTo(busyId, 5s);
+    EXPECT_EQ(busy["error"]["code"], -32020);
+    EXPECT_EQ(busy["error"]["data"]["reason"], "BUSY");
+    // METHOD_NOT_FOUND and NOT_PERMITTED come before BUSY.
+    EXPECT_EQ(c->call("card.format")["error"]["data"]["reason"], "METHOD_NOT_FOUND");
+    EXPECT_EQ(c->call("pin.verify")["error"]["data"]["reason"], "NOT_PERMITTED");
+    // Answered from another thread, in reverse order.
+    std::thread answer([&] {
+        for (auto it = held.rbegin(); it != held.rend(); ++it) {
+            it->done(json{{"readers", json::array()}}, std::nullopt);
+        }
+    });
+    for (const auto& id : ids) {
+        EXPECT_TRUE(c->responseTo(id).contains("result"));
+    }
+    answer.join();
+    const auto next = c->send("readers.list");
+    api_.takeHeld(1)[0].done(json{{"readers", json::array()}}, std::nullopt);
+    EXPECT_TRUE(c->responseTo(next).contains("result"));
+}
+
+TEST_F(ServerTest, Completion_AfterClientLeft_DroppedAndServiceTold) {
+    api_.hold = true;
+    auto c = client();
+    c->send("readers.list");
+    auto held = api_.takeHeld(1);
+    c.reset();
+    ASSERT_TRUE(api_.waitClosed(1));
+    held[0].done(json{{"readers", json::array()}}, std::nullopt);
+    // The server goes on serving others.
+    api_.hold = false;
+    auto other = client();
+    EXPECT_TRUE(other->call("system.info").contains("result"));
+}
+
+TEST_F(ServerTest, Completion_ServiceThrows_InternalWithCorrelationId) {
+    api_.throwOnCall = true;
+    auto c = client();
+    const auto r = c->call("system.info");
+    EXPECT_EQ(r["error"]["code"], -32603);
+    EXPECT_EQ(r["error"]["data"]["reason"], "INTERNAL");
+    EXPECT_TRUE(r["error"]["data"]["correlationId"].is_string());
+}
+
+TEST_F(ServerTest, Completion_CalledTwice_SecondDropped) {
+    api_.hold = true;
+    auto c = client();
+    const auto id = c->send("readers.list");
+    auto held = api_.takeHeld(1);
+    held[0].done(json{{"readers", json::array()}}, std::nullopt);
+    held[0].done(json{{"readers", json::array()}}, std::nullopt);
+    EXPECT_TRUE(c->responseTo(id).contains("result"));
+    EXPECT_FALSE(c->readFrame(300ms).has_value());
+}
+
+TEST_F(ServerTest, Events_PushedToConnection) {
+    auto c = client();
+    EXPECT_EQ(c->call("events.subscribe")["result"]["subscribed"], true);
+    api_.pushEventToAll({{"type", "reader.added"}, {"reader", "Virtual PCD 00 00"}});
+    const auto e = c->nextEvent();
+    EXPECT_EQ(e["method"], "event");
+    EXPECT_EQ(e["params"]["type"], "reader.added");
+    EXPECT_FALSE(e.contains("id"));
+}
+
+// ---- reload and stop ----
+
+TEST_F(ServerTest, Reload_OriginRemoved_ConnectionClosed1008OthersKept) {
+    auto portal = client(kPortal);
+    auto admin = client(kAdmin);
+    server_->replaceOrigins(lookupOf({{kAdmin, Capabilities::defaults()}}));
+    EXPECT_EQ(portal->readCloseCode(), 1008);
+    // The admin page stays, with the new capabilities from its next request on.
+    EXPECT_EQ(admin->call("pin.verify")["error"]["data"]["reason"], "NOT_PERMITTED");
+    EXPECT_TRUE(admin->call("system.info").contains("result"));
+    expectRefusal(handshake({hostHeader(), kPortal, "tenderkey.v1"}), 403);
+}
+
+TEST_F(ServerTest, Stop_AnswersInFlightWithinGraceThenCloses1001) {
+    api_.hold = true;
+    auto c = client();
+    const auto id = c->send("readers.list");
+    auto held = api_.takeHeld(1);
+    std::thread answer([&] {
+        std::this_thread::sleep_for(300ms);
+        held[0].done(json{{"readers", json::array()}}, std::nullopt);
+    });
+    const auto start = std::chrono::steady_clock::now();
+    std::thread stopper([&] { server_->stop(5s); });
+    EXPECT_TRUE(c->responseTo(id).contains("result"));
+    EXPECT_EQ(c->readCloseCode(), 1001);
+    stopper.join();
+    answer.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST_F(ServerTest, Stop_WorkNotDoneInGrace_ClosedAnyway) {
+    api_.hold = true;
+    auto c = client();
+    c->send("readers.list");
+    auto held = api_.takeHeld(1);
+    const auto start = std::chrono::steady_clock::now();
+    server_->stop(500ms);
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(took, 500ms);
+    EXPECT_LT(took, 3s);
+    EXPECT_EQ(c->readCloseCode(), 1001);
+    held[0].done(json{{"readers", json::array()}}, std::nullopt);  // late: dropped
+}
+
+TEST(ServerListeners, NonLoopbackAddress_Refused) {
+    FakeApi api;
+    for (const char* address : {"0.0.0.0", "::", "192.168.1.10", "example.com", ""}) {
+        server::ServerSettings settings;
+        settings.listeners = {service::ListenerConfig{address, 61261, {}, {}}};
+        EXPECT_THROW(server::Server(api, settings, {}), server::ServerError) << address;
+    }
+}
+
+TEST(ServerListeners, PortInUse_StartFailsWithServerError) {
+    FakeApi api;
+    const auto port = freePort();
+    server::ServerSettings settings;
+    settings.listeners = {service::ListenerConfig{"127.0.0.1", port, {}, {}}};
+    server::Server first(api, settings, {});
+    first.start();
+    server::Server second(api, settings, {});
+    EXPECT_THROW(second.start(), server::ServerError);
+}
+
+}  // namespace
+}  // namespace tk::test
+
+namespace tk::test {
+namespace {
+
+// Sends `request` over TLS to 127.0.0.1:port and returns the response head.
+std::string tlsExchange(std::uint16_t port, const std::string& request) {
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                          SSL_CTX_free);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&in), sizeof(in)) != 0) {
+        ::close(fd);
+        throw std::runtime_error("connect failed");
+    }
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+    SSL_set_fd(ssl.get(), fd);
+    std::string head;
+    if (SSL_connect(ssl.get()) == 1 &&
+        SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) > 0) {
+        char buffer[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+            const int n = SSL_read(ssl.get(), buffer, sizeof(buffer));
+            if (n <= 0) {
+                break;
+            }
+            head.append(buffer, static_cast<std::size_t>(n));
+        }
+    }
+    ::close(fd);
+    return head;
+}
+
+TEST(ServerTls, CertificateAndKey_ListenerSpeaksWssWithTheSameChecks) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("tk-server-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string cert = (dir / "cert.pem").string();
+    const std::string key = (dir / "key.pem").string();
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "-subj /CN=localhost -keyout " +
+        key + " -out " + cert + " 2>/dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    FakeApi api;
+    const auto port = freePort();
+    server::ServerSettings settings;
+    settings.listeners = {service::ListenerConfig{"127.0.0.1", port, cert, key}};
+    server::Server server(api, settings, lookupOf({{kPortal, Capabilities::defaults()}}));
+    server.start();
+    EXPECT_EQ(server.endpoints().at(0).url(), "wss://127.0.0.1:" + std::to_string(port) + "/");
+    const std::string upgrade =
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: tenderkey.v1\r\n"
+        "Origin: " +
+        kPortal + "\r\n\r\n";
+    const std::string good = tlsExchange(
+        port, "GET / HTTP/1.1\r\nHost: localhost:" + std::to_string(port) + "\r\n" + upgrade);
+    EXPECT_EQ(good.rfind("HTTP/1.1 101", 0), 0u) << good;
+    const std::string rebinding = tlsExchange(
+        port, "GET / HTTP/1.1\r\nHost: evil.example:" + std::to_string(port) + "\r\n" + upgrade);
+    EXPECT_EQ(rebinding.rfind("HTTP/1.1 403", 0), 0u) << rebinding;
+    // Plain HTTP on the TLS port gets nothing.
+    EXPECT_EQ(httpGet("127.0.0.1", port, "/health", "127.0.0.1:" + std::to_string(port)).status, 0);
+    server.stop(std::chrono::milliseconds(0));
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tk::test
