@@ -572,16 +572,20 @@ SecureBytes PivToken::generalAuthenticate(std::size_t key, std::uint32_t inputTa
     return SecureBytes(result->value);
 }
 
-Bytes PivToken::sign(const SignRequest& request) {
-    const auto keyRef = parseSlot(request.slot);
+PivToken::KeyUse PivToken::resolveKeyUse(const std::string& slot, const PinInput& pin) {
+    const auto keyRef = parseSlot(slot);
     if (!keyRef) {
-        throw KeyNotFound("no PIV slot " + request.slot);
+        throw KeyNotFound("no PIV slot " + slot);
     }
     const bool needsPin = pinPolicyOf(*keyRef) != PinPolicy::Never;
     if (needsPin) {
-        checkPinInput(request.pin);
+        checkPinInput(pin);
     }
-    const std::size_t key = keyIndex(*keyRef);
+    return {keyIndex(*keyRef), needsPin};
+}
+
+Bytes PivToken::sign(const SignRequest& request) {
+    const auto [key, needsPin] = resolveKeyUse(request.slot, request.pin);
     const KeyAlgorithm algorithm = entries_[key].keyAlgorithm;
     const crypto::PublicKey& publicKey = keys_[key].publicKey;
     if (request.digest.size() != digestSize(request.hash)) {
@@ -642,15 +646,7 @@ Bytes PivToken::sign(const SignRequest& request) {
 }
 
 SecureBytes PivToken::decrypt(const DecryptRequest& request) {
-    const auto keyRef = parseSlot(request.slot);
-    if (!keyRef) {
-        throw KeyNotFound("no PIV slot " + request.slot);
-    }
-    const bool needsPin = pinPolicyOf(*keyRef) != PinPolicy::Never;
-    if (needsPin) {
-        checkPinInput(request.pin);
-    }
-    const std::size_t key = keyIndex(*keyRef);
+    const auto [key, needsPin] = resolveKeyUse(request.slot, request.pin);
     const KeyAlgorithm algorithm = entries_[key].keyAlgorithm;
     if (!isRsa(algorithm)) {
         throw UnsupportedAlgorithm("RSA decryption with a " +
@@ -692,15 +688,7 @@ SecureBytes PivToken::decrypt(const DecryptRequest& request) {
 }
 
 SecureBytes PivToken::deriveSharedSecret(const DeriveRequest& request) {
-    const auto keyRef = parseSlot(request.slot);
-    if (!keyRef) {
-        throw KeyNotFound("no PIV slot " + request.slot);
-    }
-    const bool needsPin = pinPolicyOf(*keyRef) != PinPolicy::Never;
-    if (needsPin) {
-        checkPinInput(request.pin);
-    }
-    const std::size_t key = keyIndex(*keyRef);
+    const auto [key, needsPin] = resolveKeyUse(request.slot, request.pin);
     const KeyAlgorithm algorithm = entries_[key].keyAlgorithm;
     if (isRsa(algorithm)) {
         throw UnsupportedAlgorithm("ECDH with a " + std::string(keyAlgorithmName(algorithm)) +

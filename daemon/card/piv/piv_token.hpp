@@ -88,6 +88,13 @@ class PivToken final : public Token {
     void load();
     std::size_t keyIndex(std::uint8_t keyRef);
 
+    // The key a sign/decrypt/derive request names, with its PIN input checked when it needs one.
+    struct KeyUse {
+        std::size_t key;
+        bool needsPin;
+    };
+    KeyUse resolveKeyUse(const std::string& slot, const PinInput& pin);
+
     ResponseApdu transmit(ByteView command);
     // Sends the fragments of a chained command; stops at the first fragment the card refuses
     // and returns that answer.
