@@ -10,14 +10,17 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 build_pkgs=(cmake ninja-build g++ pkg-config libpcsclite-dev libssl-dev libboost-dev
     libwebsockets-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-    libsystemd-dev libtomlplusplus-dev zlib1g-dev clang-format)
-test_pkgs=(pcscd opensc yubico-piv-tool openssl iproute2 util-linux procps socat)
+    libsystemd-dev libtomlplusplus-dev zlib1g-dev clang-format libp11-kit-dev)
+test_pkgs=(pcscd opensc yubico-piv-tool openssl iproute2 util-linux procps socat
+    softhsm2 systemd clang libclang-rt-14-dev g++-mingw-w64-x86-64-win32
+    g++-mingw-w64-x86-64-posix dpkg-dev chromium fonts-wqy-zenhei)
 
 sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo)
 
 # The JavaScript client's tests need Node.js (Debian's nodejs when none is installed).
 command -v node >/dev/null || test_pkgs+=(nodejs)
+command -v npm >/dev/null || test_pkgs+=(npm)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
@@ -51,4 +54,10 @@ if [ ! -e "$vpcd_dir/usr/lib/pcsc/drivers/serial/libifdvpcd.so" ]; then
     fi
     mkdir -p "$vpcd_dir"
     dpkg-deb -x "$tmp"/vsmartcard-vpcd_*.deb "$vpcd_dir"
+fi
+
+# The browser tests (tests/e2e) drive chromium with playwright-core from npm.
+if [ ! -d "$top/tests/e2e/node_modules" ] && command -v npm >/dev/null; then
+    echo "install-deps: npm ci in tests/e2e"
+    (cd "$top/tests/e2e" && npm ci --no-audit --no-fund >/dev/null)
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, and runs every test twice —
-# in the release build and in the address+undefined sanitizer build.
-#   scripts/test.sh            both builds
+# in the release build and in the address+undefined sanitizer build — then the threaded
+# tests under ThreadSanitizer and each libFuzzer target for a few seconds.
+#   scripts/test.sh            all four builds
 #   scripts/test.sh --quick    the release build only
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,4 +22,20 @@ for preset in "${presets[@]}"; do
     echo "=== $preset: tests"
     ctest --preset "$preset" || status=$?
 done
+
+# The extra builds compile only what their tests need (the targets of their build preset):
+#   tsan  the server, service, PC/SC monitor and daemon tests under ThreadSanitizer
+#   fuzz  the libFuzzer targets of tests/fuzz (clang), each run briefly from its seed corpus
+if [ "$quick" = 0 ]; then
+    for preset in tsan fuzz; do
+        start=$SECONDS
+        echo "=== $preset: configure and build"
+        cmake --preset "$preset" >/dev/null
+        cmake --build --preset "$preset"
+        built=$SECONDS
+        echo "=== $preset: tests"
+        ctest --preset "$preset" || status=$?
+        echo "=== $preset: build $((built - start)) s, tests $((SECONDS - built)) s"
+    done
+fi
 exit "$status"

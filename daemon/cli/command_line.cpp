@@ -9,8 +9,8 @@ namespace {
 
 // Options that take a value; every other option is a flag.
 const std::set<std::string, std::less<>> kValueOptions = {
-    "reader", "cert",     "hash",         "in",       "out",
-    "peer",   "pin-file", "new-pin-file", "puk-file", "new-puk-file",
+    "reader",       "cert",     "hash",         "in",     "out",    "peer",      "pin-file",
+    "new-pin-file", "puk-file", "new-puk-file", "config", "reload", "warn-days",
 };
 const std::set<std::string, std::less<>> kFlagOptions = {
     "json", "dev", "help", "version", "pss", "p1363", "oaep", "last-attempt", "pem",
@@ -90,7 +90,53 @@ const std::vector<CommandSpec> kSpecs = {
      "ECDH with the EC key of certificate ID and the peer's public key (PEM or DER public key\n"
      "or certificate, or a raw uncompressed point). Writes the shared secret (the x coordinate)\n"
      "with mode 0600.\n"},
+    {"status",
+     "",
+     {"config", "warn-days"},
+     "status [--config FILE] [--warn-days N]",
+     "The daemon (GET /health on every listener of the configuration: up or down, version,\n"
+     "readers it sees), the readers and cards (through PC/SC, as `readers` does), and the\n"
+     "certificates with their expiry: a warning for those expiring within N days (default 30)\n"
+     "or expired. Exit status 0 all well, 18 the daemon does not answer on a listener, 19\n"
+     "warnings (certificate expiring or expired, PC/SC not running, no reader, configuration\n"
+     "that does not load).\n"},
+    {"origins",
+     "list",
+     {"config"},
+     "origins list [--config FILE]",
+     "The origin allow-list of the daemon's configuration (default\n"
+     "/etc/tenderkey/tenderkeyd.toml) with each entry's capabilities.\n"},
+    {"origins",
+     "add",
+     {"config", "reload"},
+     "origins add ORIGIN[=CAPS] [--config FILE] [--reload MODE]",
+     "Adds ORIGIN to the allow-list (CAPS: comma-separated read, sign, decrypt, register,\n"
+     "manage; without it read,sign,decrypt,register), or changes the capabilities of an entry\n"
+     "that is there. The daemon's own rules apply (no http: except loopback, no wildcard on a\n"
+     "public suffix, no null). The file is edited in place (comments stay), checked with the\n"
+     "daemon's loader, and replaced atomically; then the daemon is asked to reload. MODE: auto\n"
+     "(systemctl reload tenderkeyd.service when systemd runs it, else SIGHUP to the tenderkeyd\n"
+     "processes reading this file), systemd, signal, none.\n"},
+    {"origins",
+     "remove",
+     {"config", "reload"},
+     "origins remove ORIGIN [--config FILE] [--reload MODE]",
+     "Removes ORIGIN's [[origins]] table from the configuration and asks the daemon to reload;\n"
+     "pages of that origin that are connected are disconnected (1008). See origins add.\n"},
+    {"doctor",
+     "",
+     {"config"},
+     "doctor [--config FILE]",
+     "Checks the installation and says how to fix what is wrong: configuration, origins,\n"
+     "PC/SC service, readers, each listener (TenderKey, another program, or nothing), polkit\n"
+     "access of the daemon's user, and the browser's Local Network Access permission. Each\n"
+     "check is ok, warn, fail or info. Exit status 0 all ok, 19 warnings, 20 a check failed.\n"},
 };
+
+// Commands that take one operand after their words (origins add ORIGIN).
+bool takesOperand(const CommandSpec& spec) {
+    return spec.command == "origins" && (spec.subcommand == "add" || spec.subcommand == "remove");
+}
 
 bool takesPin(const CommandSpec& spec) {
     return std::find(spec.options.begin(), spec.options.end(), "last-attempt") !=
@@ -192,7 +238,8 @@ const CommandSpec* findCommand(const std::vector<std::string>& words) {
 }
 
 void checkOptions(const CommandSpec& spec, const CommandLine& line) {
-    const std::size_t expectedWords = spec.subcommand.empty() ? 1 : 2;
+    const std::size_t expectedWords =
+        (spec.subcommand.empty() ? 1 : 2) + (takesOperand(spec) ? 1 : 0);
     if (line.words.size() > expectedWords) {
         throw UsageError("unexpected argument '" + line.words[expectedWords] + "'");
     }
@@ -229,7 +276,8 @@ void checkOptions(const CommandSpec& spec, const CommandLine& line) {
 
 std::string generalHelp() {
     std::string text =
-        "tenderkey - smart-card tool of TenderKey: PIV cards through PC/SC, no daemon needed\n"
+        "tenderkey - smart-card and administration tool of TenderKey: PIV cards through PC/SC,\n"
+        "the daemon's status, origin allow-list and installation checks\n"
         "\n"
         "Usage: tenderkey [--json] [--dev] COMMAND [OPTIONS]\n"
         "\n"
@@ -243,6 +291,7 @@ std::string generalHelp() {
         "  --json       one JSON document on stdout (errors too: {\"error\":{...}})\n"
         "  --dev        also use development readers (\"Virtual PCD ...\")\n"
         "  --reader R   the reader to use (default: the only reader with a card)\n"
+        "  --config F   the daemon's configuration (default /etc/tenderkey/tenderkeyd.toml)\n"
         "  --help, -h   help of a command: tenderkey sign --help\n"
         "  --version    the tool's version\n"
         "\n";
@@ -252,7 +301,9 @@ std::string generalHelp() {
         "Exit status: 0 ok, 1 usage, 2 no reader or card, 3 wrong PIN/PUK, 4 blocked, 5 PIN\n"
         "format, 6 card error, 7 PC/SC service not running, 8 card removed or reset, 9 last try\n"
         "refused, 10 no PIN source, 11 key not found or not usable so, 12 decryption failed,\n"
-        "13 file error, 14 card in use by another application, 70 internal error.\n";
+        "13 file error, 14 card in use by another application, 15 configuration invalid, 16\n"
+        "configuration being edited by another process, 17 daemon reload failed, 18 daemon not\n"
+        "answering, 19 warnings, 20 a doctor check failed, 70 internal error.\n";
     return text;
 }
 

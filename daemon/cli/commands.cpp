@@ -15,6 +15,7 @@
 #include "card/errors.hpp"
 #include "card/session/card_session.hpp"
 #include "card/session/readers.hpp"
+#include "cli/admin_commands.hpp"
 #include "cli/card_selection.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/files.hpp"
@@ -562,6 +563,21 @@ CommandRunner runnerFor(const CommandSpec& spec) {
     }
     if (name == "derive ") {
         return runDerive;
+    }
+    if (name == "status ") {
+        return runStatus;
+    }
+    if (name == "origins list") {
+        return runOriginsList;
+    }
+    if (name == "origins add") {
+        return runOriginsAdd;
+    }
+    if (name == "origins remove") {
+        return runOriginsRemove;
+    }
+    if (name == "doctor ") {
+        return runDoctor;
     }
     throw std::logic_error("no runner for command " + name);
 }

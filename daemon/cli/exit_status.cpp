@@ -4,6 +4,7 @@
 #include "card/session/readers.hpp"
 #include "crypto/errors.hpp"
 #include "pcsc/errors.hpp"
+#include "service/config.hpp"
 
 namespace tk::cli {
 namespace {
@@ -38,6 +39,14 @@ Failure describeFailure(const std::exception_ptr& error) {
         return failure(ExitStatus::PinFormat, "PIN_MISMATCH", e.what());
     } catch (const NoSecretSource& e) {
         return failure(ExitStatus::PinRequired, "PIN_REQUIRED", e.what());
+    } catch (const ConfigProblem& e) {
+        return failure(ExitStatus::ConfigInvalid, "CONFIG_INVALID", e.what());
+    } catch (const service::ConfigError& e) {
+        return failure(ExitStatus::ConfigInvalid, "CONFIG_INVALID", e.what());
+    } catch (const ConfigBusy& e) {
+        return failure(ExitStatus::ConfigBusy, "CONFIG_BUSY", e.what());
+    } catch (const ReloadFailed& e) {
+        return failure(ExitStatus::ReloadFailed, "RELOAD_FAILED", e.what());
     }
     // Card layer.
     catch (const card::ReaderNotFound& e) {

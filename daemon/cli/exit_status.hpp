@@ -25,6 +25,12 @@ enum class ExitStatus : int {
     DecryptFailed = 12,      // the ciphertext does not decrypt with this key
     FileError = 13,          // an input or output file could not be read or written
     CardInUse = 14,          // another application holds the card exclusively
+    ConfigInvalid = 15,      // the configuration does not load, or the change would break it
+    ConfigBusy = 16,         // another `tenderkey origins` edits the configuration right now
+    ReloadFailed = 17,       // the file was changed but the daemon could not be told
+    DaemonDown = 18,         // status: the daemon does not answer on a configured listener
+    Warnings = 19,           // status/doctor: something needs attention (see the output)
+    ChecksFailed = 20,       // doctor: at least one check failed
     Internal = 70,           // a bug
 };
 
@@ -73,6 +79,36 @@ class SecretMismatch : public std::runtime_error {
 class NoSecretSource : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
+};
+
+// The configuration file cannot be edited as asked (the loader's message, or why not).
+class ConfigProblem : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Another process holds the configuration file's lock.
+class ConfigBusy : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// The daemon could not be asked to reload.
+class ReloadFailed : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// A command that printed its whole result and ends with a non-zero status (status, doctor):
+// main() returns the status and prints nothing more.
+class CommandStatus : public std::exception {
+  public:
+    explicit CommandStatus(ExitStatus status) : status_(status) {}
+    ExitStatus status() const noexcept { return status_; }
+    const char* what() const noexcept override { return "command status"; }
+
+  private:
+    ExitStatus status_;
 };
 
 }  // namespace tk::cli

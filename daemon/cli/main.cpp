@@ -1,6 +1,7 @@
 // tenderkey: the administrator's and tester's tool for the cards TenderKey serves. It uses the
 // card layer directly, so it works without the daemon (and while the daemon runs: every
-// operation is one PC/SC transaction on a shared connection).
+// operation is one PC/SC transaction on a shared connection). Its administrator commands
+// (status, origins, doctor) read and edit the daemon's configuration and ask the daemon.
 
 #include <cstring>
 #include <iostream>
@@ -79,6 +80,8 @@ int runAndReport(int argc, const char* const* argv) {
     try {
         run(argc, argv);
         return static_cast<int>(ExitStatus::Ok);
+    } catch (const CommandStatus& status) {
+        return static_cast<int>(status.status());
     } catch (...) {
         const Failure failure = describeFailure(std::current_exception());
         std::cerr << "tenderkey: " << failure.message << std::endl;

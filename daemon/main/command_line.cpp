@@ -1,5 +1,6 @@
 #include "main/command_line.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <system_error>
@@ -43,6 +44,8 @@ CommandLine parseCommandLine(std::span<const std::string> args) {
             result.port = static_cast<std::uint16_t>(port);
         } else if (name == "--allow-origin") {
             result.allowOrigins.push_back(value());
+        } else if (name == "--pkcs11-module") {
+            result.pkcs11Modules.push_back(value());
         } else if (name == "--log-level") {
             result.logLevel = value();
         } else if (name == "--dev") {
@@ -77,6 +80,9 @@ std::string usageText() {
            "                         (default read,sign,decrypt,register)\n"
            "  --log-level LEVEL      trace, debug, info, warn, error or off\n"
            "  --dev                  development mode: use Virtual PCD (test) readers\n"
+           "  --pkcs11-module PATH   PKCS#11 module (absolute path) for cards without PIV and\n"
+           "                         for tokens without a reader (added to the file's list);\n"
+           "                         repeatable\n"
            "  --version              print the version and exit\n"
            "  --help                 print this help and exit\n\n"
            "Signals: SIGTERM/SIGINT stop (in-flight work gets up to 5 s), SIGHUP reloads the\n"
@@ -108,6 +114,12 @@ service::Config buildConfig(const CommandLine& commandLine, const std::string& d
     }
     if (commandLine.developmentMode) {
         config.developmentMode = true;
+    }
+    for (const auto& module : commandLine.pkcs11Modules) {
+        if (std::find(config.pkcs11Modules.begin(), config.pkcs11Modules.end(), module) ==
+            config.pkcs11Modules.end()) {
+            config.pkcs11Modules.push_back(module);
+        }
     }
     service::validateConfig(config);
     return config;

@@ -22,6 +22,8 @@ struct CommandLine {
     bool developmentMode = false;           // --dev
     bool version = false;                   // --version
     bool help = false;                      // --help
+    // --pkcs11-module, repeatable
+    std::vector<std::string> pkcs11Modules;
 };
 
 // A command line that cannot be understood.

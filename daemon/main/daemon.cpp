@@ -1,6 +1,5 @@
 #include "main/daemon.hpp"
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -11,10 +10,19 @@
 
 #include "main/command_line.hpp"
 #include "main/logging.hpp"
-#include "main/signals.hpp"
 #include "server/server.hpp"
 #include "service/api_service.hpp"
 #include "service/origin_policy.hpp"
+
+// run() (signals, systemd) and the watchdog's checks are Linux; runDaemon() is what the
+// Windows service (windows-service/) calls.
+#if !defined(_WIN32)
+#include <signal.h>
+
+#include "main/liveness.hpp"
+#include "main/signals.hpp"
+#include "main/systemd_notify.hpp"
+#endif
 
 namespace tk::daemon {
 
@@ -53,10 +61,44 @@ void reload(const CommandLine& commandLine, server::Server& server) {
     }
 }
 
+#if !defined(_WIN32)
+// The watchdog's check: GET /health answered by the network thread (which also takes the
+// card manager's lock for the reader count), and the card side settled at least once within
+// the longest a card operation may legitimately take, plus a margin.
+std::function<bool(std::chrono::milliseconds)> livenessCheck(server::Server& server,
+                                                             service::ApiService& service,
+                                                             const service::Limits& limits) {
+    // A plain ws:// endpoint when there is one: that is where /health can be asked.
+    auto endpoint = server.endpoints().front();
+    for (const auto& candidate : server.endpoints()) {
+        if (!candidate.tls()) {
+            endpoint = candidate;
+            break;
+        }
+    }
+    auto progress = std::make_shared<CardProgress>(
+        std::max(limits.operationTimeout, limits.pinpadTimeout) + std::chrono::seconds(30));
+    return [endpoint, progress, &service](std::chrono::milliseconds timeout) {
+        const bool network = probeHealth(endpoint, timeout);
+        const bool cards =
+            progress->check(service.cards().waitUntilSettled(std::chrono::milliseconds(0)));
+        if (!network) {
+            spdlog::warn("liveness: {} did not answer GET /health within {} ms", endpoint.url(),
+                         timeout.count());
+        }
+        if (!cards) {
+            spdlog::warn("liveness: the card workers have not settled for too long");
+        }
+        return network && cards;
+    };
+}
+
+#endif
+
 }  // namespace
 
+#if !defined(_WIN32)
 int run(int argc, char** argv) {
-    const auto started = Clock::now();
     SignalWaiter signals;  // before any thread starts
 
     CommandLine commandLine;
@@ -75,12 +117,43 @@ int run(int argc, char** argv) {
         return 0;
     }
 
+    SystemdNotifier systemd;
+    DaemonHost host;
+    host.waitControl = [&signals] {
+        while (true) {
+            const int signal = signals.wait();
+            if (signal == SIGHUP) {
+                return Control::Reload;
+            }
+            spdlog::info("{} received: stopping (in-flight work gets up to {} s)",
+                         signal == SIGINT ? "SIGINT" : "SIGTERM", kStopGrace.count());
+            return Control::Stop;
+        }
+    };
+    host.started = [&systemd](const std::string& status,
+                              std::function<bool(std::chrono::milliseconds)> healthy) {
+        systemd.ready(status);
+        systemd.startWatchdog(std::move(healthy));
+    };
+    host.reloading = [&systemd] { systemd.reloading(); };
+    host.reloaded = [&systemd](const std::string& status) { systemd.reloaded(status); };
+    host.stopping = [&systemd] { systemd.stopping(); };
+    return runDaemon(commandLine, host);
+}
+#endif
+
+int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
+    const auto started = Clock::now();
     service::Config config;
     std::shared_ptr<const service::OriginPolicy> policy;
     try {
         config = buildConfig(commandLine);
         policy = std::make_shared<const service::OriginPolicy>(config.origins);
-        setUpLogging(config.logSink, config.logLevel);
+        if (host.setUpLogging) {
+            host.setUpLogging(config.logSink, config.logLevel);
+        } else {
+            setUpLogging(config.logSink, config.logLevel);
+        }
     } catch (const service::ConfigError& e) {
         std::fprintf(stderr, "tenderkeyd: %s\n", e.what());
         return kExitBadConfiguration;
@@ -123,15 +196,30 @@ int run(int argc, char** argv) {
         originList(config),
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
 
-    while (true) {
-        const int signal = signals.wait();
-        if (signal == SIGHUP) {
+    const std::string status = "listening on " + urls;
+    if (host.started) {
+#if !defined(_WIN32)
+        host.started(status, livenessCheck(*server, *service, config.limits));
+#else
+        host.started(status, nullptr);
+#endif
+    }
+    try {
+        while (host.waitControl() == Control::Reload) {
+            if (host.reloading) {
+                host.reloading();
+            }
             reload(commandLine, *server);
-            continue;
+            if (host.reloaded) {
+                host.reloaded(status);
+            }
         }
-        spdlog::info("{} received: stopping (in-flight work gets up to {} s)",
-                     signal == SIGINT ? "SIGINT" : "SIGTERM", kStopGrace.count());
-        break;
+    } catch (const std::exception& e) {
+        // Stop as if asked to: the watchdog must end before the server and service go.
+        spdlog::critical("waiting for stop or reload failed, stopping: {}", e.what());
+    }
+    if (host.stopping) {
+        host.stopping();
     }
     const auto deadline = Clock::now() + kStopGrace;
     server->stop(kStopGrace);

@@ -111,6 +111,9 @@ void throwError(std::uint32_t code, std::string_view function) {
         case u32(SCARD_F_COMM_ERROR):
             throw ServiceNotRunning(code, name);
         case u32(SCARD_E_INVALID_HANDLE):
+        // A pcscd restarted under a live handle may call it another client's (seen from
+        // SCardBeginTransaction): the handle is stale all the same.
+        case u32(SCARD_W_SECURITY_VIOLATION):
             throw InvalidHandle(code, name);
         case u32(SCARD_E_NO_READERS_AVAILABLE):
             throw NoReaders(code, name);

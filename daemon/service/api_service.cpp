@@ -8,12 +8,14 @@
 
 #include "card/algorithms.hpp"
 #include "card/piv/piv_objects.hpp"
+#include "crypto/cms.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/ecdsa.hpp"
 #include "service/api_failure.hpp"
 #include "service/base64.hpp"
 #include "service/error_mapping.hpp"
 #include "service/params.hpp"
+#include "service/registration.hpp"
 
 namespace tk::service {
 namespace {
@@ -248,7 +250,7 @@ nlohmann::json ApiService::systemInfo(Request& request) {
     return {{"name", "TenderKey"},
             {"version", options_.version},
             {"protocol", 1},
-            {"backends", nlohmann::json::array({"piv"})},
+            {"backends", cards_->backends()},
             {"origin", request.context.origin}};
 }
 
@@ -429,9 +431,11 @@ void ApiService::sign(Request& request) {
     const std::optional<std::string> algorithm =
         params.optionalEnum("algorithm", {"RSASSA-PKCS1-v1_5", "RSA-PSS", "ECDSA"});
     const bool cmsFormat = params.optionalEnum("format", {"raw", "cms"}).value_or("raw") == "cms";
+    bool detached = true;
+    bool signingTime = true;
     if (const auto cms = params.optionalObject("cms", {"detached", "signingTime"})) {
-        const bool detached = cms->optionalBool("detached").value_or(true);
-        (void)cms->optionalBool("signingTime");
+        detached = cms->optionalBool("detached").value_or(true);
+        signingTime = cms->optionalBool("signingTime").value_or(true);
         if (!cmsFormat) {
             throw invalidParams("cms", "cms options need format \"cms\"");
         }
@@ -469,14 +473,38 @@ void ApiService::sign(Request& request) {
                              std::string(card::keyAlgorithmName(keyAlgorithm)) + " key",
                          {{"field", "algorithm"}});
     }
-    if (cmsFormat) {
-        throw ApiFailure(Reason::UnsupportedAlgorithm, "CMS signatures are not available yet",
-                         {{"field", "format"}});
-    }
     const bool pin = needsPin(*key.certificate);
     if (pin) {
         checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
         checkPinSource(*key.target.card, request.secrets.pin.has_value());
+    }
+
+    if (cmsFormat) {
+        // SignedData made by OpenSSL's CMS code; the card signs the signed attributes in the
+        // one card operation of this request (docs/cms.md).
+        auto cmsRequest = std::make_shared<crypto::CmsSignRequest>();
+        cmsRequest->scheme = scheme;
+        cmsRequest->hash = hash;
+        cmsRequest->digest = digest ? std::move(*digest) : crypto::digest(hash, *data);
+        if (!detached) {
+            cmsRequest->content = *data;
+        }
+        cmsRequest->signingTime = signingTime;
+        auto pinInput = std::make_shared<card::PinInput>();
+        if (pin) {
+            pinInput->pin = take(request.secrets.pin);
+            pinInput->allowLastAttempt = lastAttempt;
+        }
+        const bool cmsPinpadEntry = pin && !pinInput->pin;
+        request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
+                       cmsPinpadEntry,
+                       [cmsRequest, pinInput, slot = key.certificate->entry.slot,
+                        der = key.certificate->entry.der](card::Token& token) -> nlohmann::json {
+                           crypto::TokenKeyOperations operations(token, slot, std::move(*pinInput));
+                           const card::Bytes cms = crypto::cmsSign(operations, der, *cmsRequest);
+                           return {{"cms", encodeBase64(cms)}, {"certificate", encodeBase64(der)}};
+                       });
+        return;
     }
 
     auto signRequest = std::make_shared<card::SignRequest>();
@@ -516,13 +544,14 @@ void ApiService::decrypt(Request& request) {
     std::optional<std::string> algorithm;
     card::HashAlgorithm hash = card::HashAlgorithm::Sha256;
     std::optional<card::Bytes> ciphertext;
+    std::optional<card::Bytes> cmsDer;
     if (cmsForm) {
         for (const std::string_view other : {"algorithm", "hash", "ciphertext"}) {
             if (params.has(other)) {
                 throw invalidParams(other, std::string(other) + " does not go with cms");
             }
         }
-        (void)params.optionalBase64("cms", false, limit);
+        cmsDer = params.optionalBase64("cms", false, limit);
     } else {
         algorithm = params.optionalEnum("algorithm", {"RSA-OAEP", "RSAES-PKCS1-v1_5"});
         if (!algorithm) {
@@ -543,11 +572,26 @@ void ApiService::decrypt(Request& request) {
     if (!key.uses.decrypt) {
         throw ApiFailure(Reason::KeyUsage, {});
     }
+    // The reasons of docs/cms.md; a failed decryption says nothing more than DECRYPT_FAILED.
+    const auto cmsFailure = [](const crypto::CmsError& e) {
+        switch (e.kind()) {
+            case crypto::CmsError::Kind::Malformed:
+                return invalidParams("cms", e.what());
+            case crypto::CmsError::Kind::Unsupported:
+                return ApiFailure(Reason::UnsupportedAlgorithm, e.what(), {{"field", "cms"}});
+            case crypto::CmsError::Kind::DecryptFailed:
+                break;
+        }
+        return ApiFailure(Reason::DecryptFailed, {});
+    };
     if (cmsForm) {
-        throw ApiFailure(Reason::UnsupportedAlgorithm, "CMS decryption is not available yet",
-                         {{"field", "cms"}});
-    }
-    if (!card::isRsa(key.certificate->entry.keyAlgorithm)) {
+        // Type, recipient and algorithms are checked before the card is touched.
+        try {
+            crypto::checkEnvelope(key.certificate->entry.der, *cmsDer);
+        } catch (const crypto::CmsError& e) {
+            throw cmsFailure(e);
+        }
+    } else if (!card::isRsa(key.certificate->entry.keyAlgorithm)) {
         throw ApiFailure(Reason::UnsupportedAlgorithm, "raw decryption needs an RSA key",
                          {{"field", "algorithm"}});
     }
@@ -555,6 +599,29 @@ void ApiService::decrypt(Request& request) {
     if (pin) {
         checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
         checkPinSource(*key.target.card, request.secrets.pin.has_value());
+    }
+    if (cmsForm) {
+        auto cms = std::make_shared<card::Bytes>(std::move(*cmsDer));
+        auto pinInput = std::make_shared<card::PinInput>();
+        if (pin) {
+            pinInput->pin = take(request.secrets.pin);
+            pinInput->allowLastAttempt = lastAttempt;
+        }
+        const bool cmsPinpadEntry = pin && !pinInput->pin;
+        request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
+                       cmsPinpadEntry,
+                       [cms, pinInput, cmsFailure, slot = key.certificate->entry.slot,
+                        der = key.certificate->entry.der](card::Token& token) -> nlohmann::json {
+                           crypto::TokenKeyOperations operations(token, slot, std::move(*pinInput));
+                           try {
+                               const card::SecureBytes plaintext =
+                                   crypto::cmsDecrypt(operations, der, *cms);
+                               return {{"data", encodeBase64(plaintext)}};
+                           } catch (const crypto::CmsError& e) {
+                               throw cmsFailure(e);
+                           }
+                       });
+        return;
     }
     auto decryptRequest = std::make_shared<card::DecryptRequest>();
     decryptRequest->slot = key.certificate->entry.slot;
@@ -578,7 +645,6 @@ void ApiService::registerKey(Request& request) {
     ParamReader params(request.params, {"certificateId", "pin", "lastAttempt", "challenge"});
     const std::string certificateId = params.requiredCertificateId("certificateId");
     params.checkSecret("pin");
-    (void)params.optionalBool("lastAttempt");
     const std::string challenge = params.requiredString("challenge");
     if (challenge.size() < 44 || challenge.size() > 128 ||
         !std::all_of(challenge.begin(), challenge.end(),
@@ -586,11 +652,40 @@ void ApiService::registerKey(Request& request) {
         throw invalidParams("challenge",
                             "challenge must be 44-128 printable ASCII characters without spaces");
     }
+    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
     const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
     if (!key.uses.registration) {
         throw ApiFailure(Reason::KeyUsage, {});
     }
-    throw ApiFailure(Reason::UnsupportedAlgorithm, "registration is not available yet");
+    const bool pin = needsPin(*key.certificate);
+    if (pin) {
+        checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
+        checkPinSource(*key.target.card, request.secrets.pin.has_value());
+    }
+    // The origin is the handshake's (CallContext), never a page value.
+    const card::KeyAlgorithm keyAlgorithm = key.certificate->entry.keyAlgorithm;
+    const RegistrationAlgorithm algorithm = registrationAlgorithm(keyAlgorithm);
+    auto signRequest = std::make_shared<card::SignRequest>();
+    signRequest->slot = key.certificate->entry.slot;
+    signRequest->scheme = algorithm.scheme;
+    signRequest->hash = algorithm.hash;
+    signRequest->digest = registrationDigest(algorithm.hash, request.context.origin, challenge);
+    if (pin) {
+        signRequest->pin.pin = take(request.secrets.pin);
+        signRequest->pin.allowLastAttempt = lastAttempt;
+    }
+    const bool pinpadEntry = pin && !signRequest->pin.pin;
+    request.submit(
+        *this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun, pinpadEntry,
+        [signRequest, keyAlgorithm, card = key.target.card, certificate = key.certificate,
+         version = options_.version](card::Token& token) -> nlohmann::json {
+            const card::Bytes signature = token.sign(*signRequest);
+            RegistrationToken result{keyAlgorithm, signature, certificate->entry.der, {}, version};
+            for (const CardCertificate& each : card->certificates) {
+                result.certificates.emplace_back(each.entry.der);
+            }
+            return registrationResult(result);
+        });
 }
 
 void ApiService::connectionOpened(std::uint64_t connectionId, EventSink sink) {
@@ -633,6 +728,8 @@ std::unique_ptr<ApiService> makeService(const Config& config, std::string versio
     const auto pinpadSeconds =
         std::clamp<long long>(config.limits.pinpadTimeout.count() - 10, 5, 255);
     backend.piv.pinpadTimeoutSeconds = static_cast<std::uint8_t>(pinpadSeconds);
+    backend.pkcs11Modules = config.pkcs11Modules;
+    backend.preferPkcs11 = config.preferPkcs11;
     CardManagerOptions manager;
     manager.developmentMode = config.developmentMode;
     ServiceOptions options;

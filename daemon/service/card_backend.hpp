@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "card/session/card_session.hpp"
 #include "card/token.hpp"
@@ -60,15 +61,27 @@ class CardBackend {
     // contract of pcsc::ReaderMonitor (state found first, then changes, in order).
     virtual std::unique_ptr<ReaderWatch> watch(pcsc::ReaderMonitor::EventHandler handler,
                                                pcsc::ReaderMonitor::ReaderFilter filter) = 0;
+
+    // The card backends in use, for system.info: "piv", and "pkcs11" when a module is loaded.
+    virtual std::vector<std::string> backends() const { return {"piv"}; }
 };
 
 struct PcscBackendOptions {
     bool developmentMode = false;  // Virtual PCD readers are used
     card::PivTokenOptions piv;
+    // PKCS#11 modules (paths of vendor .so files) for cards without the PIV application, and
+    // for tokens without a PC/SC reader.
+    std::vector<std::string> pkcs11Modules;
+    // Use a module's token even for a card that answers the PIV AID.
+    bool preferPkcs11 = false;
 };
 
 // PC/SC through pcscd: a card::CardSession per reader (each with its own context) sharing one
-// token cache, and a pcsc::ReaderMonitor.
+// token cache, and a pcsc::ReaderMonitor. With PKCS#11 modules (see docs/pkcs11.md): a card is
+// used through the PIV backend when it answers the PIV AID, otherwise (or, with preferPkcs11,
+// first) through the token of a module slot whose description names the reader; slots that
+// name no PC/SC reader (software tokens such as SoftHSM) appear as readers of their own,
+// found by looking at the modules' slot lists once a second.
 std::unique_ptr<CardBackend> pcscCardBackend(PcscBackendOptions options);
 
 }  // namespace tk::service

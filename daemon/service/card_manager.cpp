@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "card/errors.hpp"
+#include "card/pkcs11/pkcs11_token.hpp"
 #include "pcsc/errors.hpp"
 #include "pcsc/reader_filter.hpp"
 #include "service/error_mapping.hpp"
@@ -316,6 +317,10 @@ void CardManager::identify(const std::shared_ptr<Worker>& worker, std::uint64_t 
             info->pinpad = token.hasPinpad();
             info->id = token.cardId();
             info->type = std::string(token.type());
+            if (auto* pkcs11 = dynamic_cast<card::pkcs11::Pkcs11Token*>(&token)) {
+                // The token's own label (CK_TOKEN_INFO), e.g. the card holder's name.
+                info->label = pkcs11->label().empty() ? "PKCS#11 token" : pkcs11->label();
+            }
             entries = token.certificates();
             skipped = token.skippedCertificates();
         });

@@ -94,6 +94,8 @@ class CardManager {
 
     CardsView view() const;
     int readerCount() const;
+    // The backend's card backends, for system.info ("piv", "pkcs11").
+    std::vector<std::string> backends() const { return backend_->backends(); }
 
     // Queues `job` on the strand of `reader` (as taken from view()). The job's deadline timer
     // starts now; a deadline already passed answers TIMEOUT at once.

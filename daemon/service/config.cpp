@@ -122,6 +122,15 @@ std::optional<std::string> logSinkProblem(const std::string& sink) {
     return std::nullopt;
 }
 
+// A module is loaded by absolute path only: a bare name would be looked up in the library
+// search path, which the environment of whoever starts the daemon can change.
+std::optional<std::string> pkcs11ModuleProblem(const std::string& path) {
+    if (path.empty() || path.front() != '/') {
+        return "PKCS#11 module \"" + path + "\" must be an absolute path";
+    }
+    return std::nullopt;
+}
+
 std::string listenerKey(const ListenerConfig& listener) {
     const auto address = normaliseAddress(listener.address);
     return (address.index() == 0 ? std::get<0>(address) : listener.address) + " port " +
@@ -234,8 +243,12 @@ class TomlReader {
         Config config;
         config.sourceFile = file_;
         onlyKeys(root,
-                 {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys"},
+                 {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
+                  "pkcs11"},
                  {});
+        if (const toml::node* node = root.get("pkcs11")) {
+            readPkcs11(table(*node, "pkcs11"), config);
+        }
         if (const toml::node* node = root.get("development_mode")) {
             config.developmentMode = boolean(*node, "development_mode");
         }
@@ -258,6 +271,31 @@ class TomlReader {
     }
 
   private:
+    void readPkcs11(const toml::table& pkcs11, Config& config) const {
+        onlyKeys(pkcs11, {"modules", "prefer"}, "[pkcs11]");
+        if (const toml::node* node = pkcs11.get("modules")) {
+            const auto* list = node->as_array();
+            if (list == nullptr) {
+                fail(node->source(), "pkcs11.modules must be an array of paths");
+            }
+            for (const toml::node& element : *list) {
+                std::string path = string(element, "every pkcs11.modules entry");
+                if (const auto problem = pkcs11ModuleProblem(path)) {
+                    fail(element.source(), *problem);
+                }
+                checkReadable(element, path);
+                config.pkcs11Modules.push_back(std::move(path));
+            }
+        }
+        if (const toml::node* node = pkcs11.get("prefer")) {
+            const std::string prefer = string(*node, "pkcs11.prefer");
+            if (prefer != "piv" && prefer != "pkcs11") {
+                fail(node->source(), "pkcs11.prefer must be \"piv\" or \"pkcs11\"");
+            }
+            config.preferPkcs11 = prefer == "pkcs11";
+        }
+    }
+
     void readLog(const toml::table& log, Config& config) const {
         onlyKeys(log, {"level", "sink"}, "[log]");
         if (const toml::node* node = log.get("level")) {
@@ -498,6 +536,15 @@ void validateConfig(const Config& config) {
     }
     if (const auto problem = logSinkProblem(config.logSink)) {
         fail(*problem);
+    }
+    std::set<std::string> modules;
+    for (const std::string& module : config.pkcs11Modules) {
+        if (const auto problem = pkcs11ModuleProblem(module)) {
+            fail(*problem);
+        }
+        if (!modules.insert(module).second) {
+            fail("PKCS#11 module " + module + " is listed twice");
+        }
     }
 }
 

@@ -46,6 +46,11 @@ struct Config {
     std::string logSink = "auto";   // auto (journald under systemd, else stderr), stderr, journald
     bool developmentMode = false;   // --dev: Virtual PCD readers are used
     bool allowNoPinKeys = false;    // keys that need no PIN (PIV 9E) become usable
+    // [pkcs11] modules: absolute paths of PKCS#11 modules (also --pkcs11-module).
+    std::vector<std::string> pkcs11Modules;
+    // [pkcs11] prefer = "pkcs11": a module's token is used even for a card with the PIV
+    // application; "piv" (the default) uses PIV natively where the card has it.
+    bool preferPkcs11 = false;
     std::optional<std::string> sourceFile;  // where it was loaded from, for messages
 };
 

@@ -31,6 +31,12 @@ nlohmann::json outcome(bool reachedCard) {
     return {{"outcome", reachedCard ? "unknown" : "none"}};
 }
 
+// SCARD_E_COMM_DATA_LOST: the card is still there (the session checked) but its answer was
+// cut short or unreadable. The card misbehaved, the daemon did not.
+bool communicationFailure(const pcsc::Error& e) {
+    return e.code() == 0x8010002Fu;
+}
+
 }  // namespace
 
 std::string newCorrelationId() {
@@ -108,9 +114,17 @@ ApiError errorFromException(const std::exception_ptr& error, bool reachedCard,
         return makeError(Reason::CardRemoved, e.what(), outcome(reachedCard));
     } catch (const pcsc::ReaderUnavailable& e) {
         return makeError(Reason::CardRemoved, e.what(), outcome(reachedCard));
+    } catch (const pcsc::ProtocolMismatch& e) {
+        // Seen after another application reset the card: the session reconnects next time.
+        return makeError(Reason::CardRemoved, e.what(), outcome(reachedCard));
     } catch (const pcsc::UnresponsiveCard& e) {
         return makeError(Reason::UnsupportedCard, e.what());
     } catch (const pcsc::Error& e) {
+        if (communicationFailure(e)) {
+            // No status word arrived: "0000" is none that ISO 7816 defines.
+            spdlog::warn("{}: unusable answer from the card: {}", method, e.what());
+            return makeError(Reason::CardError, e.what(), {{"sw", "0000"}});
+        }
         return internal(method, std::string(e.what()) + " (" + e.function() + ")");
     }
     // ---- anything else is a defect

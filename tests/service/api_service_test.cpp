@@ -310,9 +310,9 @@ TEST_F(ApiService, SignRefusesKeysOutsideUsableForAndWrongAlgorithms) {
     a = sign("9c", {{"signatureEncoding", "p1363"}});  // RSA key, algorithm left out
     EXPECT_EQ(a.reason(), "INVALID_PARAMS");
     EXPECT_EQ(a.data(), (json{{"field", "signatureEncoding"}}));
-    a = sign("9c", {{"format", "cms"}});
+    a = sign("9c", {{"format", "cms"}, {"algorithm", "ECDSA"}});  // CMS with an RSA key
     EXPECT_EQ(a.reason(), "UNSUPPORTED_ALGORITHM");
-    EXPECT_EQ(a.data(), (json{{"field", "format"}}));
+    EXPECT_EQ(a.data(), (json{{"field", "algorithm"}}));
     EXPECT_EQ(sign("9f").reason(), "CERTIFICATE_NOT_FOUND");
     EXPECT_EQ(call("sign", {{"certificateId", "nocolon"}, {"digest", digest}}).reason(),
               "CERTIFICATE_NOT_FOUND");
@@ -370,20 +370,33 @@ TEST_F(ApiService, DecryptRefusalsComeBeforeTheCard) {
     EXPECT_EQ(decrypt("9c", raw).reason(), "KEY_USAGE");
     Answer a = decrypt("9d", raw);  // EC key
     EXPECT_EQ(a.reason(), "UNSUPPORTED_ALGORITHM");
-    a = decrypt("9d", {{"cms", "MIIB"}});
-    EXPECT_EQ(a.reason(), "UNSUPPORTED_ALGORITHM");
+    a = decrypt("9d", {{"cms", "MIIB"}});  // not a DER ContentInfo
+    EXPECT_EQ(a.reason(), "INVALID_PARAMS");
     EXPECT_EQ(a.data(), (json{{"field", "cms"}}));
     EXPECT_EQ(cardUses(), 0);
 }
 
-TEST_F(ApiService, RegisterIsNotAvailableYetButChecksTheKey) {
+TEST_F(ApiService, RegisterSignsTheHandshakeOriginAndChallengeWithTheRegistrationKey) {
     const std::string challenge = "keDU4QdT0vlil+b4nnaBzD+b7uB3SqNckUQeUVvROTY=";
     EXPECT_EQ(call("register", {{"certificateId", cert("9c")}, {"challenge", challenge}}).reason(),
               "KEY_USAGE");
     const Answer a = call(
         "register", {{"certificateId", cert("9a")}, {"pin", "123456"}, {"challenge", challenge}});
-    EXPECT_EQ(a.reason(), "UNSUPPORTED_ALGORITHM");
-    EXPECT_EQ(a.error->code, -32041);
+    ASSERT_TRUE(a.result) << a.reason();
+    EXPECT_EQ((*a.result)["format"], "web-eid:1.0");
+    EXPECT_EQ((*a.result)["algorithm"], "RS256");
+    const Bytes& certificate = backend->card(kReader).cert9a;
+    EXPECT_EQ((*a.result)["unverifiedCertificate"], service::encodeBase64(certificate));
+    Bytes message = sha256(context().origin);
+    const Bytes challengeHash = sha256(challenge);
+    message.insert(message.end(), challengeHash.begin(), challengeHash.end());
+    const auto signature = service::decodeBase64((*a.result)["signature"].get<std::string>());
+    ASSERT_TRUE(signature);
+    EXPECT_TRUE(opensslVerify(certificate, card::SignatureScheme::RsaPkcs1v15,
+                              card::HashAlgorithm::Sha256,
+                              opensslDigest(card::HashAlgorithm::Sha256, message), *signature));
+    EXPECT_FALSE(opensslVerify(certificate, card::SignatureScheme::RsaPkcs1v15,
+                               card::HashAlgorithm::Sha256, sha256("x"), *signature));
 }
 
 TEST_F(ApiService, CardFaultsMapToTheirReasons) {

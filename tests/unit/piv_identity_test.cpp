@@ -139,6 +139,10 @@ TEST(PivChuid, ParsesIdentifiersAndToleratesGarbage) {
     const ChuidIdentifiers broken = parseChuid(hex("3410 0102"));
     EXPECT_FALSE(broken.fascn);
     EXPECT_FALSE(broken.guid);
+    // Well-formed TLV but a GUID or FASC-N of the wrong length counts as absent.
+    const ChuidIdentifiers wrongLength = parseChuid(hex("3403 010203 3002 0102"));
+    EXPECT_FALSE(wrongLength.fascn);
+    EXPECT_FALSE(wrongLength.guid);
 }
 
 Bytes container(const Bytes& body, std::uint8_t info) {

@@ -64,9 +64,10 @@ ChuidIdentifiers parseChuid(ByteView contents) noexcept {
     ChuidIdentifiers ids;
     try {
         for (const Tlv& tlv : parseTlvs(contents)) {
-            if (tlv.tag == 0x30 && !ids.fascn) {
+            // A FASC-N or GUID of another length is malformed, hence absent.
+            if (tlv.tag == 0x30 && !ids.fascn && tlv.value.size() == kFascnLength) {
                 ids.fascn = Bytes(tlv.value.begin(), tlv.value.end());
-            } else if (tlv.tag == 0x34 && !ids.guid) {
+            } else if (tlv.tag == 0x34 && !ids.guid && tlv.value.size() == 16) {
                 ids.guid = Bytes(tlv.value.begin(), tlv.value.end());
             }
         }

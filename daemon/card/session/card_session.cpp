@@ -74,6 +74,12 @@ void CardSession::runOperation(AfterReset afterReset,
         } catch (const pcsc::ReaderUnavailable&) {
             dropCard();
             throw;
+        } catch (const pcsc::ProtocolMismatch&) {
+            // Another application reset the card (SCardDisconnect with SCARD_RESET_CARD) and
+            // pcscd left its protocol undefined under this handle: every exchange would fail
+            // the same way. A new connection negotiates the protocol again.
+            dropCard();
+            throw;
         }
     }
 }
@@ -89,6 +95,8 @@ void CardSession::runInTransaction(const std::function<void(Token&)>& operation)
         throw;
     } catch (const pcsc::InvalidHandle&) {
         throw;
+    } catch (const pcsc::ProtocolMismatch&) {
+        throw;  // the card is there; its protocol was undone by another application's reset
     } catch (const pcsc::Error&) {
         // An exchange cut short by a card pulled out usually fails with a transport error
         // before pcscd has noticed the empty reader; report it as the removal it is. This is

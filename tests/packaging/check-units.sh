@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# systemd-analyze over the units of systemd/: `verify` must pass (system and user unit), and
+# the system unit's `security` exposure must stay under the limit.
+#   check-units.sh verify   SOURCE_DIR TENDERKEYD
+#   check-units.sh security SOURCE_DIR TENDERKEYD LIMIT   (LIMIT like 2.0: fails at >= LIMIT)
+set -euo pipefail
+mode=$1 src=$2 daemon=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The units name /usr/bin/tenderkeyd; verify checks that the program exists, so the copies
+# checked here name the built one.
+mkdir -p "$work/system" "$work/user" "$work/runtime"
+chmod 700 "$work/runtime"
+sed "s#/usr/bin/tenderkeyd#$daemon#g" "$src/systemd/tenderkeyd.service" >"$work/system/tenderkeyd.service"
+sed "s#/usr/bin/tenderkeyd#$daemon#g" "$src/systemd/user/tenderkeyd.service" >"$work/user/tenderkeyd.service"
+grep -q "ExecStart=$daemon" "$work/system/tenderkeyd.service"
+
+case "$mode" in
+verify)
+    # systemd-analyze prints its findings on stderr and may still exit 0: any output fails.
+    out=$(systemd-analyze verify --man=no "$work/system/tenderkeyd.service" 2>&1) || {
+        echo "$out"; echo "FAIL: systemd-analyze verify (system unit)"; exit 1; }
+    [ -z "$out" ] || { echo "$out"; echo "FAIL: systemd-analyze verify reported findings"; exit 1; }
+    out=$(XDG_RUNTIME_DIR="$work/runtime" systemd-analyze verify --user --man=no \
+        "$work/user/tenderkeyd.service" 2>&1) || {
+        echo "$out"; echo "FAIL: systemd-analyze verify --user"; exit 1; }
+    [ -z "$out" ] || { echo "$out"; echo "FAIL: systemd-analyze verify --user reported findings"; exit 1; }
+    echo "systemd-analyze verify: system and user unit OK"
+    ;;
+security)
+    limit=$4
+    report=$(systemd-analyze security --offline=true "$work/system/tenderkeyd.service" 2>&1) || {
+        echo "$report"; echo "FAIL: systemd-analyze security"; exit 1; }
+    score=$(printf '%s\n' "$report" | sed -n 's/.*Overall exposure level for tenderkeyd.service: \([0-9.]*\).*/\1/p')
+    [ -n "$score" ] || { echo "$report"; echo "FAIL: no exposure level in the report"; exit 1; }
+    printf '%s\n' "$report" | grep -v '^✓' || true
+    echo "exposure level $score (limit: below $limit)"
+    awk -v s="$score" -v l="$limit" 'BEGIN { exit !(s < l) }' || {
+        echo "FAIL: exposure level $score is not below $limit"; exit 1; }
+    ;;
+*)
+    echo "unknown mode $mode"; exit 2
+    ;;
+esac

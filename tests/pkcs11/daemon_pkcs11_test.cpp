@@ -1,0 +1,230 @@
+// tenderkeyd with --pkcs11-module (SoftHSM2), spoken to over WebSocket, inside
+// tests/harness/with-cards (its own pcscd and a virtual PIV card next to the software token).
+// The SoftHSM token has no PC/SC reader, so it appears as a reader of its own; signatures are
+// verified with OpenSSL against the certificate certificates.list returned.
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "support/daemon_process.hpp"
+#include "support/openssl_checks.hpp"
+#include "support/schema_validator.hpp"
+#include "support/softhsm.hpp"
+#include "support/ws_client.hpp"
+
+namespace tk::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kOrigin = "https://portal.example.gov.tw";
+constexpr const char* kOpenSc = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+
+std::string harnessDir() {
+    const char* dir = std::getenv("TK_HARNESS_DIR");
+    if (dir == nullptr) {
+        throw std::runtime_error("TK_HARNESS_DIR is not set: run under tests/harness/with-cards");
+    }
+    return dir;
+}
+
+const ProtocolSchemas& schemas() {
+    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
+    return instance;
+}
+
+std::string base64Encode(const std::string& bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+card::Bytes bytesOf(const std::string& text) {
+    return card::Bytes(text.begin(), text.end());
+}
+
+class Pkcs11Daemon : public ::testing::Test {
+  protected:
+    // What the daemon is started with besides --dev, --port and --allow-origin.
+    virtual std::vector<std::string> moduleArguments() {
+        return {"--pkcs11-module", kSoftHsmModule};
+    }
+
+    void SetUp() override {
+        port_ = freePort();
+        std::vector<std::string> args{"--dev", "--port", std::to_string(port_), "--allow-origin",
+                                      kOrigin};
+        for (const std::string& arg : moduleArguments()) {
+            args.push_back(arg);
+        }
+        daemon_ = std::make_unique<ChildProcess>(TK_DAEMON_BINARY, args,
+                                                 harnessDir() + "/tenderkeyd.log");
+        ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
+        client_ = std::make_unique<WsClient>("127.0.0.1", port_);
+        ASSERT_EQ(client_->open(kOrigin).status, 101);
+        client_->onMessage = [this](const json& message, const std::string& method) {
+            for (const auto& e : schemas().message(message, method)) {
+                violations_.push_back(message.dump().substr(0, 300) + ": " + e);
+            }
+        };
+    }
+
+    void TearDown() override {
+        for (const auto& v : violations_) {
+            ADD_FAILURE() << "schema violation: " << v;
+        }
+        if (HasFailure() && daemon_) {
+            std::cerr << "---- tenderkeyd log ----\n" << daemon_->log();
+        }
+    }
+
+    // The reader entry of the SoftHSM token once the daemon identified it.
+    json tokenReader() {
+        for (int i = 0; i < 100; ++i) {
+            const json r = client_->call("readers.list");
+            for (const auto& entry : r["result"]["readers"]) {
+                if (entry["cardPresent"] == true && entry["card"]["type"] == "pkcs11") {
+                    return entry;
+                }
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        throw std::runtime_error("the daemon never showed the SoftHSM token");
+    }
+
+    SoftHsmToken hsm_;  // before the daemon: it sets SOFTHSM2_CONF, which the daemon inherits
+    std::uint16_t port_ = 0;
+    std::unique_ptr<ChildProcess> daemon_;
+    std::unique_ptr<WsClient> client_;
+    std::vector<std::string> violations_;
+};
+
+TEST_F(Pkcs11Daemon, SystemInfoAndReadersList_ShowPkcs11TokenAsItsOwnReader) {
+    const json info = client_->call("system.info");
+    EXPECT_EQ(info["result"]["backends"], json::array({"piv", "pkcs11"})) << info.dump();
+    const json reader = tokenReader();
+    EXPECT_EQ(reader["card"]["type"], "pkcs11");
+    EXPECT_EQ(reader["card"]["label"], kSoftHsmLabel);
+    EXPECT_EQ(reader["card"]["id"].get<std::string>().size(), 20u);
+    EXPECT_EQ(reader["name"].get<std::string>().rfind("SoftHSM slot", 0), 0u) << reader.dump();
+    // The virtual PIV card next to it stays a PIV card.
+    const json all = client_->call("readers.list");
+    bool sawPiv = false;
+    for (const auto& entry : all["result"]["readers"]) {
+        sawPiv = sawPiv || (entry["cardPresent"] == true && entry["card"]["type"] == "piv");
+    }
+    EXPECT_TRUE(sawPiv) << all.dump();
+}
+
+TEST_F(Pkcs11Daemon, CertificatesListAndSign_VerifiedByOpenSsl) {
+    const json reader = tokenReader();
+    const std::string cardId = reader["card"]["id"];
+    const json list = client_->call("certificates.list", {{"reader", reader["name"]}});
+    ASSERT_TRUE(list.contains("result")) << list.dump();
+    const auto& certificates = list["result"]["certificates"];
+    ASSERT_EQ(certificates.size(), 2u) << list.dump();
+    EXPECT_EQ(certificates[0]["slot"], "01");
+    EXPECT_EQ(certificates[0]["keyAlgorithm"], "RSA-2048");
+    EXPECT_EQ(certificates[0]["id"], cardId + ":01");
+    EXPECT_EQ(certificates[1]["slot"], "02");
+    EXPECT_EQ(certificates[1]["keyAlgorithm"], "EC-P256");
+    EXPECT_EQ(base64Decode(certificates[0]["der"]), hsm_.rsaCertificate());
+
+    const std::string content = "tender document 2026-11-27";
+    for (const auto& [index, algorithm] :
+         {std::pair{0, "RSASSA-PKCS1-v1_5"}, std::pair{0, "RSA-PSS"}, std::pair{1, "ECDSA"}}) {
+        const json& cert = certificates[static_cast<std::size_t>(index)];
+        const std::string data64 = base64Encode(content);
+        ASSERT_EQ(base64Decode(data64), bytesOf(content));
+        const json r = client_->call("sign", {{"certificateId", cert["id"]},
+                                              {"pin", kSoftHsmPin},
+                                              {"data", data64},
+                                              {"hash", "SHA-256"},
+                                              {"algorithm", algorithm}});
+        ASSERT_TRUE(r.contains("result")) << r.dump();
+        const card::Bytes signature = base64Decode(r["result"]["signature"]);
+        const card::SignatureScheme scheme =
+            std::string(algorithm) == "RSA-PSS"
+                ? card::SignatureScheme::RsaPss
+                : (index == 1 ? card::SignatureScheme::Ecdsa : card::SignatureScheme::RsaPkcs1v15);
+        const card::Bytes der = base64Decode(cert["der"]);
+        EXPECT_TRUE(
+            opensslVerifies(der, scheme, card::HashAlgorithm::Sha256, bytesOf(content), signature))
+            << algorithm;
+        EXPECT_FALSE(opensslVerifies(der, scheme, card::HashAlgorithm::Sha256,
+                                     bytesOf(content + "."), signature))
+            << algorithm;
+    }
+}
+
+TEST_F(Pkcs11Daemon, SignWithWrongPin_PinIncorrect) {
+    const json reader = tokenReader();
+    const std::string cardId = reader["card"]["id"];
+    const json r =
+        client_->call("sign", {{"certificateId", cardId + ":01"},
+                               {"pin", "999999"},
+                               {"digest", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}});
+    ASSERT_TRUE(r.contains("error")) << r.dump();
+    EXPECT_EQ(r["error"]["data"]["reason"], "PIN_INCORRECT") << r.dump();
+}
+
+// The virtual PIV card through OpenSC's module, because the configuration file prefers PKCS#11:
+// the reader-backed token path (slot description = PC/SC reader name).
+class OpenScPreferred : public Pkcs11Daemon {
+  protected:
+    std::vector<std::string> moduleArguments() override {
+        const std::string config = harnessDir() + "/tenderkeyd-pkcs11.toml";
+        std::ofstream file(config);
+        file << "[pkcs11]\nmodules = [\"" << kOpenSc << "\"]\nprefer = \"pkcs11\"\n";
+        return {"--config", config};
+    }
+};
+
+TEST_F(OpenScPreferred, VirtualPivCard_ListedAsPkcs11AndSignsVerifiably) {
+    const std::string reader = std::getenv("TK_READER_0");
+    json card;
+    for (int i = 0; i < 100 && card.is_null(); ++i) {
+        const json readers = client_->call("readers.list");
+        for (const auto& entry : readers["result"]["readers"]) {
+            if (entry["name"] == reader && entry["cardPresent"] == true) {
+                card = entry["card"];
+            }
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_FALSE(card.is_null()) << daemon_->log();
+    EXPECT_EQ(card["type"], "pkcs11") << card.dump();
+    const json list = client_->call("certificates.list", {{"reader", reader}});
+    ASSERT_TRUE(list.contains("result")) << list.dump();
+    json rsa;
+    for (const auto& cert : list["result"]["certificates"]) {
+        if (cert["keyAlgorithm"] == "RSA-2048" && rsa.is_null() &&
+            std::find(cert["usableFor"].begin(), cert["usableFor"].end(), "sign") !=
+                cert["usableFor"].end()) {
+            rsa = cert;
+        }
+    }
+    ASSERT_FALSE(rsa.is_null()) << list.dump();
+    const std::string content = "bid for tender 42";
+    const json r = client_->call(
+        "sign", {{"certificateId", rsa["id"]}, {"pin", "123456"}, {"data", base64Encode(content)}});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_TRUE(opensslVerifies(base64Decode(rsa["der"]), card::SignatureScheme::RsaPkcs1v15,
+                                card::HashAlgorithm::Sha256, bytesOf(content),
+                                base64Decode(r["result"]["signature"])));
+}
+
+}  // namespace
+}  // namespace tk::test
