@@ -63,6 +63,38 @@ struct ProviderContext {
     OSSL_LIB_CTX* libraryContext = nullptr;
 };
 
+// The new and free functions of every object this provider hands OpenSSL (key data and the
+// operation contexts): each keeps the provider context it was made in.
+template <class Object>
+void* newObject(void* provctx) {
+    auto* object = new (std::nothrow) Object;
+    if (object != nullptr) {
+        object->provider = static_cast<ProviderContext*>(provctx);
+    }
+    return object;
+}
+template <class Object>
+void freeObject(void* object) {
+    delete static_cast<Object*>(object);
+}
+
+// A UTF-8 string parameter's text, or null when it is not one.
+const char* utf8Param(const OSSL_PARAM* p) {
+    const char* text = nullptr;
+    return OSSL_PARAM_get_utf8_string_ptr(p, &text) == 1 ? text : nullptr;
+}
+
+// An octet string parameter's bytes, or nothing when it is not one.
+std::optional<std::vector<unsigned char>> octetsParam(const OSSL_PARAM* p) {
+    const void* data = nullptr;
+    std::size_t size = 0;
+    if (OSSL_PARAM_get_octet_string_ptr(p, &data, &size) != 1) {
+        return std::nullopt;
+    }
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    return std::vector<unsigned char>(bytes, bytes + size);
+}
+
 // ---- key data ----
 
 struct KeyData {
@@ -114,10 +146,19 @@ bool pointOnCurve(const KeyData& key, const unsigned char* data, std::size_t siz
     return ok;
 }
 
+// Takes an EC public point from a parameter, if it is one on the key's curve.
+bool setPoint(KeyData& key, const OSSL_PARAM* p) {
+    std::optional<std::vector<unsigned char>> point = octetsParam(p);
+    if (!point || !pointOnCurve(key, point->data(), point->size())) {
+        return false;
+    }
+    key.point = std::move(*point);
+    return true;
+}
+
 void* keyNew(void* provctx, bool rsa) {
-    auto* key = new (std::nothrow) KeyData;
+    auto* key = static_cast<KeyData*>(newObject<KeyData>(provctx));
     if (key != nullptr) {
-        key->provider = static_cast<ProviderContext*>(provctx);
         key->rsa = rsa;
     }
     return key;
@@ -127,9 +168,6 @@ void* rsaNew(void* provctx) {
 }
 void* ecNew(void* provctx) {
     return keyNew(provctx, false);
-}
-void keyFree(void* keydata) {
-    delete static_cast<KeyData*>(keydata);
 }
 
 int keyHas(const void* keydata, int selection) {
@@ -173,8 +211,8 @@ int keyImport(void* keydata, int selection, const OSSL_PARAM params[]) {
     } else {
         const OSSL_PARAM* pg = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME);
         if (pg != nullptr) {
-            const char* name = nullptr;
-            if (OSSL_PARAM_get_utf8_string_ptr(pg, &name) != 1) {
+            const char* name = utf8Param(pg);
+            if (name == nullptr) {
                 return 0;
             }
             key->group = name;
@@ -187,15 +225,10 @@ int keyImport(void* keydata, int selection, const OSSL_PARAM params[]) {
             if (pp == nullptr) {
                 pp = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
             }
-            const void* data = nullptr;
-            std::size_t size = 0;
             if (pp != nullptr) {
-                if (OSSL_PARAM_get_octet_string_ptr(pp, &data, &size) != 1 ||
-                    !pointOnCurve(*key, static_cast<const unsigned char*>(data), size)) {
+                if (!setPoint(*key, pp)) {
                     return 0;
                 }
-                const auto* bytes = static_cast<const unsigned char*>(data);
-                key->point.assign(bytes, bytes + size);
             } else if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
                 return 0;
             }
@@ -376,14 +409,9 @@ int ecSetParams(void* keydata, const OSSL_PARAM params[]) {
     if (key == nullptr || p == nullptr) {
         return key != nullptr ? 1 : 0;
     }
-    const void* data = nullptr;
-    std::size_t size = 0;
-    if (OSSL_PARAM_get_octet_string_ptr(p, &data, &size) != 1 ||
-        !pointOnCurve(*key, static_cast<const unsigned char*>(data), size)) {
+    if (!setPoint(*key, p)) {
         return 0;
     }
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    key->point.assign(bytes, bytes + size);
     key->binding.reset();  // a new public key: no longer the card's
     return 1;
 }
@@ -475,7 +503,7 @@ const char* ecOperationName(int operation) {
 
 const OSSL_DISPATCH kRsaKeymgmt[] = {
     {OSSL_FUNC_KEYMGMT_NEW, fn(rsaNew)},
-    {OSSL_FUNC_KEYMGMT_FREE, fn(keyFree)},
+    {OSSL_FUNC_KEYMGMT_FREE, fn(freeObject<KeyData>)},
     {OSSL_FUNC_KEYMGMT_HAS, fn(keyHas)},
     {OSSL_FUNC_KEYMGMT_IMPORT, fn(keyImport)},
     {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, fn(rsaImportTypes)},
@@ -492,7 +520,7 @@ const OSSL_DISPATCH kRsaKeymgmt[] = {
 
 const OSSL_DISPATCH kEcKeymgmt[] = {
     {OSSL_FUNC_KEYMGMT_NEW, fn(ecNew)},
-    {OSSL_FUNC_KEYMGMT_FREE, fn(keyFree)},
+    {OSSL_FUNC_KEYMGMT_FREE, fn(freeObject<KeyData>)},
     {OSSL_FUNC_KEYMGMT_HAS, fn(keyHas)},
     {OSSL_FUNC_KEYMGMT_IMPORT, fn(keyImport)},
     {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, fn(ecImportTypes)},
@@ -586,30 +614,58 @@ bool readPadMode(const OSSL_PARAM* p, int& mode) {
 }
 
 MdPtr fetchDigest(const ProviderContext* provider, const OSSL_PARAM* p) {
-    const char* name = nullptr;
-    if (OSSL_PARAM_get_utf8_string_ptr(p, &name) != 1) {
+    const char* name = utf8Param(p);
+    if (name == nullptr) {
         return nullptr;
     }
     return MdPtr(EVP_MD_fetch(provider->libraryContext, name, nullptr));
 }
 
+// OSSL_FUNC_*_set_ctx_params of an operation context whose parameters `Read` takes.
+template <class Context, int (*Read)(Context&, const OSSL_PARAM[])>
+int setContextParams(void* vctx, const OSSL_PARAM params[]) {
+    auto* ctx = static_cast<Context*>(vctx);
+    if (ctx == nullptr) {
+        return 0;
+    }
+    return params == nullptr ? 1 : Read(*ctx, params);
+}
+
+// OSSL_FUNC_*_init of an operation context: binds it to a card key of the kind it works
+// with, then takes the parameters.
+template <class Context, int (*Read)(Context&, const OSSL_PARAM[])>
+int initWithKey(void* vctx, void* provkey, const OSSL_PARAM params[]) {
+    auto* ctx = static_cast<Context*>(vctx);
+    const auto* key = static_cast<const KeyData*>(provkey);
+    if (ctx == nullptr || key == nullptr || key->rsa != ctx->usesRsaKey() || !key->binding) {
+        return 0;
+    }
+    ctx->key = key;
+    return setContextParams<Context, Read>(ctx, params);
+}
+
+// What every operation context holds: where it was made and, once initialised, its key.
+struct OperationContext {
+    ProviderContext* provider = nullptr;
+    const KeyData* key = nullptr;
+};
+
 // ---- signature (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) ----
 
-struct SignatureContext {
-    ProviderContext* provider = nullptr;
+struct SignatureContext : OperationContext {
     bool ecdsa = false;
-    const KeyData* key = nullptr;
     int padding = RSA_PKCS1_PADDING;
     int saltLength = RSA_PSS_SALTLEN_DIGEST;
     MdPtr md;
     MdPtr mgf1;
     MdCtxPtr digesting;
+
+    bool usesRsaKey() const { return !ecdsa; }
 };
 
 void* signatureNew(void* provctx, bool ecdsa) {
-    auto* ctx = new (std::nothrow) SignatureContext;
+    auto* ctx = static_cast<SignatureContext*>(newObject<SignatureContext>(provctx));
     if (ctx != nullptr) {
-        ctx->provider = static_cast<ProviderContext*>(provctx);
         ctx->ecdsa = ecdsa;
     }
     return ctx;
@@ -619,9 +675,6 @@ void* rsaSignatureNew(void* provctx, const char*) {
 }
 void* ecdsaSignatureNew(void* provctx, const char*) {
     return signatureNew(provctx, true);
-}
-void signatureFree(void* ctx) {
-    delete static_cast<SignatureContext*>(ctx);
 }
 
 void* signatureDup(void* ctx) {
@@ -652,23 +705,16 @@ void* signatureDup(void* ctx) {
     return to;
 }
 
-int signatureSetParams(void* vctx, const OSSL_PARAM params[]) {
-    auto* ctx = static_cast<SignatureContext*>(vctx);
-    if (ctx == nullptr) {
-        return 0;
-    }
-    if (params == nullptr) {
-        return 1;
-    }
+int readSignatureParams(SignatureContext& ctx, const OSSL_PARAM params[]) {
     const OSSL_PARAM* p = nullptr;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != nullptr) {
-        ctx->md = fetchDigest(ctx->provider, p);
-        if (!ctx->md || !hashOf(ctx->md.get())) {
-            ctx->md.reset();
+        ctx.md = fetchDigest(ctx.provider, p);
+        if (!ctx.md || !hashOf(ctx.md.get())) {
+            ctx.md.reset();
             return 0;
         }
     }
-    if (ctx->ecdsa) {
+    if (ctx.ecdsa) {
         return 1;
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != nullptr) {
@@ -676,11 +722,11 @@ int signatureSetParams(void* vctx, const OSSL_PARAM params[]) {
         if (!readPadMode(p, mode) || (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING)) {
             return 0;
         }
-        ctx->padding = mode;
+        ctx.padding = mode;
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != nullptr) {
-        ctx->mgf1 = fetchDigest(ctx->provider, p);
-        if (!ctx->mgf1) {
+        ctx.mgf1 = fetchDigest(ctx.provider, p);
+        if (!ctx.mgf1) {
             return 0;
         }
     }
@@ -690,13 +736,14 @@ int signatureSetParams(void* vctx, const OSSL_PARAM params[]) {
             if (value != OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST) {
                 return 0;  // the card's PSS always uses a salt of the hash length
             }
-            ctx->saltLength = RSA_PSS_SALTLEN_DIGEST;
-        } else if (OSSL_PARAM_get_int(p, &ctx->saltLength) != 1) {
+            ctx.saltLength = RSA_PSS_SALTLEN_DIGEST;
+        } else if (OSSL_PARAM_get_int(p, &ctx.saltLength) != 1) {
             return 0;
         }
     }
     return 1;
 }
+constexpr auto signatureSetParams = setContextParams<SignatureContext, readSignatureParams>;
 
 const OSSL_PARAM* rsaSignatureSettable(void*, void*) {
     static const OSSL_PARAM types[] = {
@@ -827,15 +874,7 @@ const OSSL_PARAM* signatureGettable(void*, void*) {
     return types;
 }
 
-int signatureInit(void* vctx, void* provkey, const OSSL_PARAM params[]) {
-    auto* ctx = static_cast<SignatureContext*>(vctx);
-    const auto* key = static_cast<const KeyData*>(provkey);
-    if (ctx == nullptr || key == nullptr || key->rsa == ctx->ecdsa || !key->binding) {
-        return 0;
-    }
-    ctx->key = key;
-    return signatureSetParams(ctx, params);
-}
+constexpr auto signatureInit = initWithKey<SignatureContext, readSignatureParams>;
 
 int signDigest(SignatureContext& ctx, unsigned char* sig, std::size_t* siglen, std::size_t sigsize,
                const unsigned char* tbs, std::size_t tbslen) {
@@ -928,9 +967,11 @@ int digestSignFinal(void* vctx, unsigned char* sig, std::size_t* siglen, std::si
     return signDigest(*ctx, sig, siglen, sigsize, digest, length);
 }
 
-const OSSL_DISPATCH kRsaSignature[] = {
-    {OSSL_FUNC_SIGNATURE_NEWCTX, fn(rsaSignatureNew)},
-    {OSSL_FUNC_SIGNATURE_FREECTX, fn(signatureFree)},
+// RSA and ECDSA signatures differ only in how a context starts and what it can be given.
+template <void* (*NewContext)(void*, const char*), const OSSL_PARAM* (*Settable)(void*, void*)>
+const OSSL_DISPATCH kSignature[] = {
+    {OSSL_FUNC_SIGNATURE_NEWCTX, fn(NewContext)},
+    {OSSL_FUNC_SIGNATURE_FREECTX, fn(freeObject<SignatureContext>)},
     {OSSL_FUNC_SIGNATURE_DUPCTX, fn(signatureDup)},
     {OSSL_FUNC_SIGNATURE_SIGN_INIT, fn(signatureInit)},
     {OSSL_FUNC_SIGNATURE_SIGN, fn(signatureSign)},
@@ -940,56 +981,22 @@ const OSSL_DISPATCH kRsaSignature[] = {
     {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, fn(signatureGetParams)},
     {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, fn(signatureGettable)},
     {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, fn(signatureSetParams)},
-    {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, fn(rsaSignatureSettable)},
-    {0, nullptr},
-};
-
-const OSSL_DISPATCH kEcdsaSignature[] = {
-    {OSSL_FUNC_SIGNATURE_NEWCTX, fn(ecdsaSignatureNew)},
-    {OSSL_FUNC_SIGNATURE_FREECTX, fn(signatureFree)},
-    {OSSL_FUNC_SIGNATURE_DUPCTX, fn(signatureDup)},
-    {OSSL_FUNC_SIGNATURE_SIGN_INIT, fn(signatureInit)},
-    {OSSL_FUNC_SIGNATURE_SIGN, fn(signatureSign)},
-    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, fn(digestSignInit)},
-    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, fn(digestSignUpdate)},
-    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, fn(digestSignFinal)},
-    {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, fn(signatureGetParams)},
-    {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, fn(signatureGettable)},
-    {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, fn(signatureSetParams)},
-    {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, fn(ecdsaSignatureSettable)},
+    {OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, fn(Settable)},
     {0, nullptr},
 };
 
 // ---- asymmetric cipher (RSA decryption, PKCS#1 v1.5 and OAEP) ----
 
-struct CipherContext {
-    ProviderContext* provider = nullptr;
-    const KeyData* key = nullptr;
+struct CipherContext : OperationContext {
     int padding = RSA_PKCS1_PADDING;
     MdPtr oaep;  // null: SHA-1, OpenSSL's default
     MdPtr mgf1;  // null: the OAEP digest
     std::vector<unsigned char> label;
+
+    static bool usesRsaKey() { return true; }
 };
 
-void* cipherNew(void* provctx) {
-    auto* ctx = new (std::nothrow) CipherContext;
-    if (ctx != nullptr) {
-        ctx->provider = static_cast<ProviderContext*>(provctx);
-    }
-    return ctx;
-}
-void cipherFree(void* ctx) {
-    delete static_cast<CipherContext*>(ctx);
-}
-
-int cipherSetParams(void* vctx, const OSSL_PARAM params[]) {
-    auto* ctx = static_cast<CipherContext*>(vctx);
-    if (ctx == nullptr) {
-        return 0;
-    }
-    if (params == nullptr) {
-        return 1;
-    }
+int readCipherParams(CipherContext& ctx, const OSSL_PARAM params[]) {
     const OSSL_PARAM* p = nullptr;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != nullptr) {
         int mode = 0;
@@ -997,31 +1004,30 @@ int cipherSetParams(void* vctx, const OSSL_PARAM params[]) {
                                       mode != RSA_NO_PADDING)) {
             return 0;
         }
-        ctx->padding = mode;
+        ctx.padding = mode;
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) != nullptr) {
-        ctx->oaep = fetchDigest(ctx->provider, p);
-        if (!ctx->oaep) {
+        ctx.oaep = fetchDigest(ctx.provider, p);
+        if (!ctx.oaep) {
             return 0;
         }
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST)) != nullptr) {
-        ctx->mgf1 = fetchDigest(ctx->provider, p);
-        if (!ctx->mgf1) {
+        ctx.mgf1 = fetchDigest(ctx.provider, p);
+        if (!ctx.mgf1) {
             return 0;
         }
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL)) != nullptr) {
-        const void* data = nullptr;
-        std::size_t size = 0;
-        if (OSSL_PARAM_get_octet_string_ptr(p, &data, &size) != 1) {
+        std::optional<std::vector<unsigned char>> label = octetsParam(p);
+        if (!label) {
             return 0;
         }
-        const auto* bytes = static_cast<const unsigned char*>(data);
-        ctx->label.assign(bytes, bytes + size);
+        ctx.label = std::move(*label);
     }
     return 1;
 }
+constexpr auto cipherSetParams = setContextParams<CipherContext, readCipherParams>;
 
 const OSSL_PARAM* cipherSettable(void*, void*) {
     static const OSSL_PARAM types[] = {
@@ -1053,15 +1059,7 @@ const OSSL_PARAM* cipherGettable(void*, void*) {
     return types;
 }
 
-int decryptInit(void* vctx, void* provkey, const OSSL_PARAM params[]) {
-    auto* ctx = static_cast<CipherContext*>(vctx);
-    const auto* key = static_cast<const KeyData*>(provkey);
-    if (ctx == nullptr || key == nullptr || !key->rsa || !key->binding) {
-        return 0;
-    }
-    ctx->key = key;
-    return cipherSetParams(ctx, params);
-}
+constexpr auto decryptInit = initWithKey<CipherContext, readCipherParams>;
 
 int cipherDecrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size_t outsize,
                   const unsigned char* in, std::size_t inlen) {
@@ -1119,8 +1117,8 @@ int cipherDecrypt(void* vctx, unsigned char* out, std::size_t* outlen, std::size
 }
 
 const OSSL_DISPATCH kRsaCipher[] = {
-    {OSSL_FUNC_ASYM_CIPHER_NEWCTX, fn(cipherNew)},
-    {OSSL_FUNC_ASYM_CIPHER_FREECTX, fn(cipherFree)},
+    {OSSL_FUNC_ASYM_CIPHER_NEWCTX, fn(newObject<CipherContext>)},
+    {OSSL_FUNC_ASYM_CIPHER_FREECTX, fn(freeObject<CipherContext>)},
     {OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT, fn(decryptInit)},
     {OSSL_FUNC_ASYM_CIPHER_DECRYPT, fn(cipherDecrypt)},
     {OSSL_FUNC_ASYM_CIPHER_GET_CTX_PARAMS, fn(cipherGetParams)},
@@ -1132,35 +1130,17 @@ const OSSL_DISPATCH kRsaCipher[] = {
 
 // ---- key exchange (ECDH, optionally followed by the X9.63 KDF) ----
 
-struct ExchangeContext {
-    ProviderContext* provider = nullptr;
-    const KeyData* key = nullptr;
+struct ExchangeContext : OperationContext {
     std::vector<unsigned char> peer;
     bool x963 = false;
     std::string kdfDigest;
     std::size_t kdfLength = 0;
     std::vector<unsigned char> ukm;
+
+    static bool usesRsaKey() { return false; }
 };
 
-void* exchangeNew(void* provctx) {
-    auto* ctx = new (std::nothrow) ExchangeContext;
-    if (ctx != nullptr) {
-        ctx->provider = static_cast<ProviderContext*>(provctx);
-    }
-    return ctx;
-}
-void exchangeFree(void* ctx) {
-    delete static_cast<ExchangeContext*>(ctx);
-}
-
-int exchangeSetParams(void* vctx, const OSSL_PARAM params[]) {
-    auto* ctx = static_cast<ExchangeContext*>(vctx);
-    if (ctx == nullptr) {
-        return 0;
-    }
-    if (params == nullptr) {
-        return 1;
-    }
+int readExchangeParams(ExchangeContext& ctx, const OSSL_PARAM params[]) {
     const OSSL_PARAM* p = nullptr;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE)) !=
         nullptr) {
@@ -1171,41 +1151,40 @@ int exchangeSetParams(void* vctx, const OSSL_PARAM params[]) {
         }
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_TYPE)) != nullptr) {
-        const char* name = nullptr;
-        if (OSSL_PARAM_get_utf8_string_ptr(p, &name) != 1) {
+        const char* name = utf8Param(p);
+        if (name == nullptr) {
             return 0;
         }
         const std::string type(name);
         if (type.empty()) {
-            ctx->x963 = false;
+            ctx.x963 = false;
         } else if (type == OSSL_KDF_NAME_X963KDF) {
-            ctx->x963 = true;
+            ctx.x963 = true;
         } else {
             return 0;
         }
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_DIGEST)) != nullptr) {
-        const char* name = nullptr;
-        if (OSSL_PARAM_get_utf8_string_ptr(p, &name) != 1) {
+        const char* name = utf8Param(p);
+        if (name == nullptr) {
             return 0;
         }
-        ctx->kdfDigest = name;
+        ctx.kdfDigest = name;
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_OUTLEN)) != nullptr &&
-        OSSL_PARAM_get_size_t(p, &ctx->kdfLength) != 1) {
+        OSSL_PARAM_get_size_t(p, &ctx.kdfLength) != 1) {
         return 0;
     }
     if ((p = OSSL_PARAM_locate_const(params, OSSL_EXCHANGE_PARAM_KDF_UKM)) != nullptr) {
-        const void* data = nullptr;
-        std::size_t size = 0;
-        if (OSSL_PARAM_get_octet_string_ptr(p, &data, &size) != 1) {
+        std::optional<std::vector<unsigned char>> ukm = octetsParam(p);
+        if (!ukm) {
             return 0;
         }
-        const auto* bytes = static_cast<const unsigned char*>(data);
-        ctx->ukm.assign(bytes, bytes + size);
+        ctx.ukm = std::move(*ukm);
     }
     return 1;
 }
+constexpr auto exchangeSetParams = setContextParams<ExchangeContext, readExchangeParams>;
 
 const OSSL_PARAM* exchangeSettable(void*, void*) {
     static const OSSL_PARAM types[] = {
@@ -1220,15 +1199,7 @@ const OSSL_PARAM* exchangeSettable(void*, void*) {
     return types;
 }
 
-int exchangeInit(void* vctx, void* provkey, const OSSL_PARAM params[]) {
-    auto* ctx = static_cast<ExchangeContext*>(vctx);
-    const auto* key = static_cast<const KeyData*>(provkey);
-    if (ctx == nullptr || key == nullptr || key->rsa || !key->binding) {
-        return 0;
-    }
-    ctx->key = key;
-    return exchangeSetParams(ctx, params);
-}
+constexpr auto exchangeInit = initWithKey<ExchangeContext, readExchangeParams>;
 
 int exchangeSetPeer(void* vctx, void* provkey) {
     auto* ctx = static_cast<ExchangeContext*>(vctx);
@@ -1281,8 +1252,8 @@ int exchangeDerive(void* vctx, unsigned char* secret, std::size_t* secretlen, st
 }
 
 const OSSL_DISPATCH kEcdhExchange[] = {
-    {OSSL_FUNC_KEYEXCH_NEWCTX, fn(exchangeNew)},
-    {OSSL_FUNC_KEYEXCH_FREECTX, fn(exchangeFree)},
+    {OSSL_FUNC_KEYEXCH_NEWCTX, fn(newObject<ExchangeContext>)},
+    {OSSL_FUNC_KEYEXCH_FREECTX, fn(freeObject<ExchangeContext>)},
     {OSSL_FUNC_KEYEXCH_INIT, fn(exchangeInit)},
     {OSSL_FUNC_KEYEXCH_SET_PEER, fn(exchangeSetPeer)},
     {OSSL_FUNC_KEYEXCH_DERIVE, fn(exchangeDerive)},
@@ -1299,8 +1270,10 @@ const OSSL_ALGORITHM kKeymgmtAlgorithms[] = {
     {nullptr, nullptr, nullptr, nullptr},
 };
 const OSSL_ALGORITHM kSignatureAlgorithms[] = {
-    {kRsaNames, kProperties, kRsaSignature, "RSA signature on the card"},
-    {"ECDSA", kProperties, kEcdsaSignature, "ECDSA on the card"},
+    {kRsaNames, kProperties, kSignature<rsaSignatureNew, rsaSignatureSettable>,
+     "RSA signature on the card"},
+    {"ECDSA", kProperties, kSignature<ecdsaSignatureNew, ecdsaSignatureSettable>,
+     "ECDSA on the card"},
     {nullptr, nullptr, nullptr, nullptr},
 };
 const OSSL_ALGORITHM kCipherAlgorithms[] = {

@@ -137,6 +137,18 @@ std::optional<card::SecureBytes> take(std::optional<card::SecureBytes>& secret) 
     return std::exchange(secret, std::nullopt);
 }
 
+// The PIN input of a key operation: the request's PIN when the key needs one (none given: the
+// pinpad), nothing when it does not.
+card::PinInput keyPinInput(bool needed, std::optional<card::SecureBytes>& secret,
+                           bool lastAttempt) {
+    card::PinInput input;
+    if (needed) {
+        input.pin = take(secret);
+        input.allowLastAttempt = lastAttempt;
+    }
+    return input;
+}
+
 card::HashAlgorithm hashFromName(const std::optional<std::string>& name) {
     return name ? *card::hashAlgorithmFromName(*name) : card::HashAlgorithm::Sha256;
 }
@@ -490,11 +502,8 @@ void ApiService::sign(Request& request) {
             cmsRequest->content = *data;
         }
         cmsRequest->signingTime = signingTime;
-        auto pinInput = std::make_shared<card::PinInput>();
-        if (pin) {
-            pinInput->pin = take(request.secrets.pin);
-            pinInput->allowLastAttempt = lastAttempt;
-        }
+        auto pinInput =
+            std::make_shared<card::PinInput>(keyPinInput(pin, request.secrets.pin, lastAttempt));
         const bool cmsPinpadEntry = pin && !pinInput->pin;
         request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
                        cmsPinpadEntry,
@@ -512,10 +521,7 @@ void ApiService::sign(Request& request) {
     signRequest->scheme = scheme;
     signRequest->hash = hash;
     signRequest->digest = digest ? std::move(*digest) : crypto::digest(hash, *data);
-    if (pin) {
-        signRequest->pin.pin = take(request.secrets.pin);
-        signRequest->pin.allowLastAttempt = lastAttempt;
-    }
+    signRequest->pin = keyPinInput(pin, request.secrets.pin, lastAttempt);
     const bool pinpadEntry = pin && !signRequest->pin.pin;
     const bool p1363 = encoding == "p1363";
     const std::string certificate = encodeBase64(key.certificate->entry.der);
@@ -602,11 +608,8 @@ void ApiService::decrypt(Request& request) {
     }
     if (cmsForm) {
         auto cms = std::make_shared<card::Bytes>(std::move(*cmsDer));
-        auto pinInput = std::make_shared<card::PinInput>();
-        if (pin) {
-            pinInput->pin = take(request.secrets.pin);
-            pinInput->allowLastAttempt = lastAttempt;
-        }
+        auto pinInput =
+            std::make_shared<card::PinInput>(keyPinInput(pin, request.secrets.pin, lastAttempt));
         const bool cmsPinpadEntry = pin && !pinInput->pin;
         request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
                        cmsPinpadEntry,
@@ -629,10 +632,7 @@ void ApiService::decrypt(Request& request) {
                                                        : card::RsaDecryptPadding::Pkcs1v15;
     decryptRequest->oaepHash = hash;
     decryptRequest->ciphertext = std::move(*ciphertext);
-    if (pin) {
-        decryptRequest->pin.pin = take(request.secrets.pin);
-        decryptRequest->pin.allowLastAttempt = lastAttempt;
-    }
+    decryptRequest->pin = keyPinInput(pin, request.secrets.pin, lastAttempt);
     const bool pinpadEntry = pin && !decryptRequest->pin.pin;
     request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
                    pinpadEntry, [decryptRequest](card::Token& token) -> nlohmann::json {
@@ -670,10 +670,7 @@ void ApiService::registerKey(Request& request) {
     signRequest->scheme = algorithm.scheme;
     signRequest->hash = algorithm.hash;
     signRequest->digest = registrationDigest(algorithm.hash, request.context.origin, challenge);
-    if (pin) {
-        signRequest->pin.pin = take(request.secrets.pin);
-        signRequest->pin.allowLastAttempt = lastAttempt;
-    }
+    signRequest->pin = keyPinInput(pin, request.secrets.pin, lastAttempt);
     const bool pinpadEntry = pin && !signRequest->pin.pin;
     request.submit(
         *this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun, pinpadEntry,

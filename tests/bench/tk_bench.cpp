@@ -25,7 +25,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +40,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/test_env.hpp"
 
 namespace {
 
@@ -228,32 +229,6 @@ double percentile(std::vector<double>& sorted, double p) {
     }
     const auto rank = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
     return sorted[std::min(rank, sorted.size() - 1)];
-}
-
-std::string controlCard(const std::string& path, const std::string& command) {
-    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        close(fd);
-        throw std::runtime_error("cannot reach the card's control socket " + path);
-    }
-    const std::string line = command + "\n";
-    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-        close(fd);
-        throw std::runtime_error("control write failed");
-    }
-    std::string answer;
-    char c = 0;
-    while (read(fd, &c, 1) == 1 && c != '\n') {
-        answer += c;
-    }
-    close(fd);
-    if (answer.rfind("ok", 0) != 0) {
-        throw std::runtime_error("card control " + command + ": " + answer);
-    }
-    return answer;
 }
 
 // The request template: "...\"id\":" + id + rest.
@@ -446,13 +421,13 @@ int runEvents(const Options& o) {
     std::vector<double> inserted;
     for (int i = 0; i < o.events; ++i) {
         auto t0 = Clock::now();
-        controlCard(o.control, "remove");
+        tk::test::controlCard(o.control, "remove");
         while (nextEventType(c) != "card.removed") {
         }
         removed.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         std::this_thread::sleep_for(200ms);
         t0 = Clock::now();
-        controlCard(o.control, "insert");
+        tk::test::controlCard(o.control, "insert");
         while (nextEventType(c) != "card.inserted") {
         }
         inserted.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());

@@ -187,7 +187,7 @@ TEST_F(Cli, Certs_Json_FiveCertificatesWithUtf8SubjectsAndMatchingKeys) {
         EXPECT_EQ(c.at("id"), c.at("cardId").get<std::string>() + ":" + expected[i].first);
         EXPECT_NE(c.at("subject").get<std::string>().find("O=國立臺灣大學"), std::string::npos)
             << c.at("subject");
-        EXPECT_EQ(opensslKeyDescription(base64Decode(c.at("der"))), expected[i].second);
+        EXPECT_EQ(opensslKeyDescription(base64DecodeBytes(c.at("der"))), expected[i].second);
         EXPECT_GE(c.at("expiresInDays").get<int>(), 1800);
     }
     EXPECT_EQ(certs[0].at("clientAuth"), true);
@@ -369,9 +369,9 @@ TEST_F(Cli, Sign_Json_ReportsIdAlgorithmAndP1363Signature) {
     EXPECT_EQ(document.at("signatureEncoding"), "p1363");
     const auto rs = readBytes(sig);
     ASSERT_EQ(rs.size(), 64U);
-    EXPECT_EQ(base64Decode(document.at("signature")), card::Bytes(rs.begin(), rs.end()));
+    EXPECT_EQ(base64DecodeBytes(document.at("signature")), card::Bytes(rs.begin(), rs.end()));
     const json certs = parse(runTenderkey({"--json", "certs", "--cert", "9e"}));
-    const card::Bytes cert = base64Decode(certs.at("certificates").at(0).at("der"));
+    const card::Bytes cert = base64DecodeBytes(certs.at("certificates").at(0).at("der"));
     EXPECT_TRUE(opensslVerifies(cert, card::SignatureScheme::Ecdsa, card::HashAlgorithm::Sha256,
                                 content, opensslP1363ToDer(rs)));
 }
@@ -496,9 +496,9 @@ TEST_F(CliTwoCards, TwoCards_SlotAloneIsAmbiguousReaderOrCardIdChooses) {
     ASSERT_EQ(signed_.exitCode, kOk) << describe(signed_);
     EXPECT_EQ(parse(signed_).at("reader"), readerName(1));
     const auto sigBytes = readBytes(sig);
-    EXPECT_TRUE(opensslVerifies(base64Decode(cert.at("der")), card::SignatureScheme::RsaPkcs1v15,
-                                card::HashAlgorithm::Sha256, readBytes(data),
-                                card::Bytes(sigBytes.begin(), sigBytes.end())));
+    EXPECT_TRUE(opensslVerifies(base64DecodeBytes(cert.at("der")),
+                                card::SignatureScheme::RsaPkcs1v15, card::HashAlgorithm::Sha256,
+                                readBytes(data), card::Bytes(sigBytes.begin(), sigBytes.end())));
 }
 
 }  // namespace

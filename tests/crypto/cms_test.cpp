@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <unistd.h>
@@ -21,6 +20,7 @@
 #include "crypto/cms.hpp"
 #include "crypto/digest.hpp"
 #include "software_token.hpp"
+#include "support/openssl_util.hpp"
 
 namespace tk::test {
 namespace {
@@ -72,15 +72,7 @@ Bytes toBytes(const std::string& s) {
 }
 
 std::string certificatePem(const Bytes& der) {
-    const unsigned char* p = der.data();
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, cert.get());
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
+    return certificatePemOf(std::string(der.begin(), der.end()));
 }
 
 // Runs a shell command; its output goes to `log`.

@@ -10,21 +10,10 @@
 #include <stdexcept>
 
 #include "card/errors.hpp"
+#include "support/evp_md.hpp"
 
 namespace tk::test {
 namespace {
-
-const EVP_MD* md(card::HashAlgorithm hash) {
-    switch (hash) {
-        case card::HashAlgorithm::Sha256:
-            return EVP_sha256();
-        case card::HashAlgorithm::Sha384:
-            return EVP_sha384();
-        case card::HashAlgorithm::Sha512:
-            return EVP_sha512();
-    }
-    return nullptr;
-}
 
 void check(bool ok, const char* what) {
     if (!ok) {
@@ -154,11 +143,11 @@ card::Bytes SoftwareToken::sign(const card::SignRequest& request) {
         const bool pss = request.scheme == card::SignatureScheme::RsaPss;
         check(EVP_PKEY_CTX_set_rsa_padding(ctx.get(),
                                            pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) == 1 &&
-                  EVP_PKEY_CTX_set_signature_md(ctx.get(), md(request.hash)) == 1,
+                  EVP_PKEY_CTX_set_signature_md(ctx.get(), evpMd(request.hash)) == 1,
               "sign parameters");
         if (pss) {
             check(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), RSA_PSS_SALTLEN_DIGEST) == 1 &&
-                      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md(request.hash)) == 1,
+                      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evpMd(request.hash)) == 1,
                   "PSS parameters");
         }
     }
@@ -186,8 +175,8 @@ card::SecureBytes SoftwareToken::decrypt(const card::DecryptRequest& request) {
             break;
         case card::RsaDecryptPadding::Oaep:
             EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING);
-            EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md(request.oaepHash));
-            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md(request.oaepHash));
+            EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), evpMd(request.oaepHash));
+            EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evpMd(request.oaepHash));
             break;
         case card::RsaDecryptPadding::None:
             EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING);

@@ -20,7 +20,9 @@
 #include <thread>
 
 #include "support/daemon_process.hpp"
+#include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
+#include "support/test_env.hpp"
 #include "support/ws_client.hpp"
 
 namespace tk::test {
@@ -32,45 +34,6 @@ using namespace std::chrono_literals;
 const std::string kSigner = "https://portal.example.gov.tw";
 const std::string kContent = "TenderKey bid 2025-0042\r\nfirm price \x01\x02\xff\n";
 const std::string kSecret = "AES-256 key of bid 2025-0042, sealed until opening day.";
-
-std::string env(const char* name) {
-    const char* value = std::getenv(name);
-    if (value == nullptr) {
-        throw std::runtime_error(std::string(name) +
-                                 " is not set: run under tests/harness/with-cards");
-    }
-    return value;
-}
-
-const ProtocolSchemas& schemas() {
-    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
-    return instance;
-}
-
-std::string base64Decode(const std::string& text) {
-    std::string out(text.size() / 4 * 3 + 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) {
-        throw std::runtime_error("bad base64");
-    }
-    std::size_t padding = 0;
-    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) {
-        ++padding;
-    }
-    out.resize(static_cast<std::size_t>(n) - padding);
-    return out;
-}
-
-std::string base64Encode(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 std::string digestOf(const std::string& hash, const std::string& data) {
     const EVP_MD* md = hash == "SHA-384"   ? EVP_sha384()
@@ -92,22 +55,6 @@ std::string readFile(const std::string& path) {
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
-}
-
-std::string pemOf(const std::string& der) {
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    std::unique_ptr<X509, decltype(&X509_free)> cert(
-        d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
-    if (!cert) {
-        throw std::runtime_error("certificate does not parse");
-    }
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(bio, cert.get());
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(bio, &data);
-    std::string out(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
-    return out;
 }
 
 int run(const std::string& command, const std::string& log) {
@@ -226,7 +173,7 @@ class CmsDaemon : public ::testing::Test {
     // openssl cms -encrypt to the certificate's key: `cipher` (-aes128, ...) and -keyopt values.
     std::string envelope(const json& cert, const std::string& cipher,
                          const std::string& keyOptions) {
-        writeFile(file("recipient.pem"), pemOf(base64Decode(cert["der"])));
+        writeFile(file("recipient.pem"), certificatePemOf(base64Decode(cert["der"])));
         writeFile(file("plain.bin"), kSecret);
         const std::string command = "openssl cms -encrypt -binary -outform DER " + cipher +
                                     " -in " + file("plain.bin") + " -out " + file("env.der") +

@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,7 +23,9 @@
 #include <thread>
 
 #include "support/daemon_process.hpp"
+#include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
+#include "support/test_env.hpp"
 #include "support/ws_client.hpp"
 
 namespace tk::test {
@@ -36,59 +37,7 @@ const std::string kSigner = "https://portal.example.gov.tw";      // read, sign,
 const std::string kManager = "https://card-care.example.gov.tw";  // read, manage
 const std::string kWildcard = "https://*.bids.example.gov.tw";    // default capabilities
 
-std::string env(const char* name) {
-    const char* value = std::getenv(name);
-    if (value == nullptr) {
-        throw std::runtime_error(std::string(name) +
-                                 " is not set: run under tests/harness/with-cards");
-    }
-    return value;
-}
-
-const ProtocolSchemas& schemas() {
-    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
-    return instance;
-}
-
 // ---- OpenSSL helpers ----
-
-std::string base64Decode(const std::string& text) {
-    std::string out(text.size() / 4 * 3 + 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) {
-        throw std::runtime_error("bad base64");
-    }
-    std::size_t padding = 0;
-    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) {
-        ++padding;
-    }
-    out.resize(static_cast<std::size_t>(n) - padding);
-    return out;
-}
-
-std::string base64Encode(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
-using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-PKey publicKeyOf(const std::string& certificateBase64) {
-    const std::string der = base64Decode(certificateBase64);
-    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-    std::unique_ptr<X509, decltype(&X509_free)> cert(
-        d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
-    if (!cert) {
-        throw std::runtime_error("certificate does not parse");
-    }
-    return PKey(X509_get_pubkey(cert.get()), EVP_PKEY_free);
-}
 
 const EVP_MD* mdOf(const std::string& hash) {
     return hash == "SHA-384" ? EVP_sha384() : hash == "SHA-512" ? EVP_sha512() : EVP_sha256();
@@ -155,30 +104,7 @@ std::string rsaEncrypt(const std::string& certificate, bool oaep, const std::str
 // ---- the virtual cards ----
 
 std::string cardControl(int card, const std::string& command) {
-    const std::string path = env(("TK_VCARD_CONTROL_" + std::to_string(card)).c_str());
-    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-        close(fd);
-        throw std::runtime_error("cannot reach the card's control socket");
-    }
-    const std::string line = command + "\n";
-    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-        close(fd);
-        throw std::runtime_error("control write failed");
-    }
-    std::string answer;
-    char c = 0;
-    while (read(fd, &c, 1) == 1 && c != '\n') {
-        answer += c;
-    }
-    close(fd);
-    if (answer.rfind("ok", 0) != 0) {
-        throw std::runtime_error("card-ctl " + command + ": " + answer);
-    }
-    return answer;
+    return controlCard(env(("TK_VCARD_CONTROL_" + std::to_string(card)).c_str()), command);
 }
 
 std::vector<std::string> apduLog(int card) {

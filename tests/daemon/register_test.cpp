@@ -25,7 +25,9 @@
 #include <thread>
 
 #include "support/daemon_process.hpp"
+#include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
+#include "support/test_env.hpp"
 #include "support/ws_client.hpp"
 
 namespace tk::test {
@@ -36,45 +38,6 @@ using namespace std::chrono_literals;
 
 const std::string kPortal = "https://portal.example.gov.tw";       // default capabilities
 const std::string kOtherPortal = "https://a.bids.example.gov.tw";  // via a wildcard entry
-
-std::string env(const char* name) {
-    const char* value = std::getenv(name);
-    if (value == nullptr) {
-        throw std::runtime_error(std::string(name) +
-                                 " is not set: run under tests/harness/with-cards");
-    }
-    return value;
-}
-
-const ProtocolSchemas& schemas() {
-    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
-    return instance;
-}
-
-std::string base64Decode(const std::string& text) {
-    std::string out(text.size() / 4 * 3 + 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) {
-        throw std::runtime_error("bad base64");
-    }
-    std::size_t padding = 0;
-    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) {
-        ++padding;
-    }
-    out.resize(static_cast<std::size_t>(n) - padding);
-    return out;
-}
-
-std::string base64Encode(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 // A fresh challenge as a portal makes it: base64 of 32 random bytes (44 characters).
 std::string newChallenge() {

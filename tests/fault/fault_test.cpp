@@ -20,7 +20,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +36,8 @@
 #include <thread>
 
 #include "support/daemon_process.hpp"
+#include "support/openssl_util.hpp"
+#include "support/test_env.hpp"
 #include "support/ws_client.hpp"
 
 namespace tk::test {
@@ -50,41 +51,7 @@ const std::string kContent = "TenderKey bid 2025-0042: one lot, firm price.";
 // Resident memory may grow this much over a case (allocator caches, sanitizer shadow).
 constexpr long kRssSlackKb = 48 * 1024;
 
-std::string env(const char* name) {
-    const char* value = std::getenv(name);
-    if (value == nullptr) {
-        throw std::runtime_error(std::string(name) +
-                                 " is not set: run under tests/harness/with-cards");
-    }
-    return value;
-}
-
 // ---- OpenSSL ----
-
-std::string base64Decode(const std::string& text) {
-    std::string out(text.size() / 4 * 3 + 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
-    if (n < 0) {
-        throw std::runtime_error("bad base64");
-    }
-    std::size_t padding = 0;
-    for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) {
-        ++padding;
-    }
-    out.resize(static_cast<std::size_t>(n) - padding);
-    return out;
-}
-
-std::string base64Encode(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
 
 // RSASSA-PKCS1-v1_5 with SHA-256 over kContent, checked with the certificate's key.
 bool signatureVerifies(const std::string& certificateBase64, const std::string& signatureBase64) {
@@ -109,30 +76,7 @@ bool signatureVerifies(const std::string& certificateBase64, const std::string& 
 // ---- the card and the harness ----
 
 std::string cardControl(const std::string& command) {
-    const std::string path = env("TK_VCARD_CONTROL_0");
-    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
-    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-        close(fd);
-        throw std::runtime_error("cannot reach the card's control socket");
-    }
-    const std::string line = command + "\n";
-    if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-        close(fd);
-        throw std::runtime_error("control write failed");
-    }
-    std::string answer;
-    char c = 0;
-    while (read(fd, &c, 1) == 1 && c != '\n') {
-        answer += c;
-    }
-    close(fd);
-    if (answer.rfind("ok", 0) != 0) {
-        throw std::runtime_error("card-ctl " + command + ": " + answer);
-    }
-    return answer;
+    return controlCard(env("TK_VCARD_CONTROL_0"), command);
 }
 
 void pcscd(const std::string& action) {

@@ -16,8 +16,10 @@
 
 #include "support/daemon_process.hpp"
 #include "support/openssl_checks.hpp"
+#include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
 #include "support/softhsm.hpp"
+#include "support/test_env.hpp"
 #include "support/ws_client.hpp"
 
 namespace tk::test {
@@ -35,20 +37,6 @@ std::string harnessDir() {
         throw std::runtime_error("TK_HARNESS_DIR is not set: run under tests/harness/with-cards");
     }
     return dir;
-}
-
-const ProtocolSchemas& schemas() {
-    static const ProtocolSchemas instance(TK_PROTOCOL_SCHEMA_DIR);
-    return instance;
-}
-
-std::string base64Encode(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
 }
 
 card::Bytes bytesOf(const std::string& text) {
@@ -140,26 +128,26 @@ TEST_F(Pkcs11Daemon, CertificatesListAndSign_VerifiedByOpenSsl) {
     EXPECT_EQ(certificates[0]["id"], cardId + ":01");
     EXPECT_EQ(certificates[1]["slot"], "02");
     EXPECT_EQ(certificates[1]["keyAlgorithm"], "EC-P256");
-    EXPECT_EQ(base64Decode(certificates[0]["der"]), hsm_.rsaCertificate());
+    EXPECT_EQ(base64DecodeBytes(certificates[0]["der"]), hsm_.rsaCertificate());
 
     const std::string content = "tender document 2026-11-27";
     for (const auto& [index, algorithm] :
          {std::pair{0, "RSASSA-PKCS1-v1_5"}, std::pair{0, "RSA-PSS"}, std::pair{1, "ECDSA"}}) {
         const json& cert = certificates[static_cast<std::size_t>(index)];
         const std::string data64 = base64Encode(content);
-        ASSERT_EQ(base64Decode(data64), bytesOf(content));
+        ASSERT_EQ(base64DecodeBytes(data64), bytesOf(content));
         const json r = client_->call("sign", {{"certificateId", cert["id"]},
                                               {"pin", kSoftHsmPin},
                                               {"data", data64},
                                               {"hash", "SHA-256"},
                                               {"algorithm", algorithm}});
         ASSERT_TRUE(r.contains("result")) << r.dump();
-        const card::Bytes signature = base64Decode(r["result"]["signature"]);
+        const card::Bytes signature = base64DecodeBytes(r["result"]["signature"]);
         const card::SignatureScheme scheme =
             std::string(algorithm) == "RSA-PSS"
                 ? card::SignatureScheme::RsaPss
                 : (index == 1 ? card::SignatureScheme::Ecdsa : card::SignatureScheme::RsaPkcs1v15);
-        const card::Bytes der = base64Decode(cert["der"]);
+        const card::Bytes der = base64DecodeBytes(cert["der"]);
         EXPECT_TRUE(
             opensslVerifies(der, scheme, card::HashAlgorithm::Sha256, bytesOf(content), signature))
             << algorithm;
@@ -221,9 +209,9 @@ TEST_F(OpenScPreferred, VirtualPivCard_ListedAsPkcs11AndSignsVerifiably) {
     const json r = client_->call(
         "sign", {{"certificateId", rsa["id"]}, {"pin", "123456"}, {"data", base64Encode(content)}});
     ASSERT_TRUE(r.contains("result")) << r.dump();
-    EXPECT_TRUE(opensslVerifies(base64Decode(rsa["der"]), card::SignatureScheme::RsaPkcs1v15,
+    EXPECT_TRUE(opensslVerifies(base64DecodeBytes(rsa["der"]), card::SignatureScheme::RsaPkcs1v15,
                                 card::HashAlgorithm::Sha256, bytesOf(content),
-                                base64Decode(r["result"]["signature"])));
+                                base64DecodeBytes(r["result"]["signature"])));
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "support/evp_md.hpp"
+
 namespace tk::test {
 namespace {
 
@@ -26,18 +28,6 @@ using Pkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 using Cert = std::unique_ptr<X509, Deleter<X509_free>>;
-
-const EVP_MD* md(card::HashAlgorithm hash) {
-    switch (hash) {
-        case card::HashAlgorithm::Sha256:
-            return EVP_sha256();
-        case card::HashAlgorithm::Sha384:
-            return EVP_sha384();
-        case card::HashAlgorithm::Sha512:
-            return EVP_sha512();
-    }
-    return EVP_sha256();
-}
 
 Pkey publicKey(card::ByteView der) {
     const unsigned char* p = der.data();
@@ -61,9 +51,9 @@ void check(int ok, const char* what) {
 }  // namespace
 
 card::Bytes opensslDigest(card::HashAlgorithm hash, card::ByteView message) {
-    card::Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md(hash))));
+    card::Bytes out(static_cast<std::size_t>(EVP_MD_get_size(evpMd(hash))));
     unsigned int n = 0;
-    check(EVP_Digest(message.data(), message.size(), out.data(), &n, md(hash), nullptr),
+    check(EVP_Digest(message.data(), message.size(), out.data(), &n, evpMd(hash), nullptr),
           "EVP_Digest");
     out.resize(n);
     return out;
@@ -74,12 +64,12 @@ bool opensslVerifies(card::ByteView certificateDer, card::SignatureScheme scheme
     const Pkey key = publicKey(certificateDer);
     MdCtx ctx(EVP_MD_CTX_new());
     EVP_PKEY_CTX* pctx = nullptr;
-    check(EVP_DigestVerifyInit(ctx.get(), &pctx, md(hash), nullptr, key.get()),
+    check(EVP_DigestVerifyInit(ctx.get(), &pctx, evpMd(hash), nullptr, key.get()),
           "EVP_DigestVerifyInit");
     if (scheme == card::SignatureScheme::RsaPss) {
         check(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), "PSS padding");
         check(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), "PSS salt length");
-        check(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md(hash)), "MGF1 hash");
+        check(EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, evpMd(hash)), "MGF1 hash");
     } else if (scheme == card::SignatureScheme::RsaPkcs1v15) {
         check(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING), "PKCS#1 padding");
     }
@@ -94,8 +84,8 @@ card::Bytes opensslEncrypt(card::ByteView certificateDer, card::RsaDecryptPaddin
     check(EVP_PKEY_encrypt_init(ctx.get()), "EVP_PKEY_encrypt_init");
     if (padding == card::RsaDecryptPadding::Oaep) {
         check(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING), "OAEP");
-        check(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md(oaepHash)), "OAEP hash");
-        check(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md(oaepHash)), "MGF1 hash");
+        check(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), evpMd(oaepHash)), "OAEP hash");
+        check(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evpMd(oaepHash)), "MGF1 hash");
     } else {
         check(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING), "PKCS#1 padding");
     }
@@ -157,7 +147,7 @@ card::Bytes randomBytes(std::size_t n) {
     return out;
 }
 
-card::Bytes base64Decode(const std::string& text) {
+card::Bytes base64DecodeBytes(const std::string& text) {
     card::Bytes out(text.size() / 4 * 3 + 3);
     const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
                                   static_cast<int>(text.size()));

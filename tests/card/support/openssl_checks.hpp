@@ -33,7 +33,7 @@ EcdhPeer opensslEcdhPeer(card::ByteView certificateDer);
 card::Bytes opensslP1363ToDer(card::ByteView rs);
 
 card::Bytes randomBytes(std::size_t n);
-card::Bytes base64Decode(const std::string& text);
+card::Bytes base64DecodeBytes(const std::string& text);
 std::string opensslKeyDescription(card::ByteView certificateDer);  // "RSA-2048", "EC-P256", ...
 
 }  // namespace tk::test
