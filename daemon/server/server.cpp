@@ -16,7 +16,6 @@
 
 #include "server/json_rpc.hpp"
 #include "server/mailbox.hpp"
-#include "server/method_table.hpp"
 
 namespace tk::server {
 
@@ -578,7 +577,7 @@ struct Server::Impl {
             return;
         }
         auto& request = std::get<Request>(reading);
-        const MethodInfo* method = findMethod(request.method);
+        const service::MethodInfo* method = service::findMethod(request.method);
         if (method == nullptr) {
             refuse(s, request.id, "METHOD_NOT_FOUND", request.method, received);
             return;

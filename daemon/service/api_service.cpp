@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <ctime>
 #include <utility>
 
@@ -19,35 +18,6 @@
 
 namespace tk::service {
 namespace {
-
-struct MethodEntry {
-    std::string_view name;
-    Capability capability;
-};
-
-constexpr std::array<MethodEntry, 12> kMethods{{
-    {"system.info", Capability::Read},
-    {"readers.list", Capability::Read},
-    {"events.subscribe", Capability::Read},
-    {"certificates.list", Capability::Read},
-    {"pin.status", Capability::Read},
-    {"pin.verify", Capability::Manage},
-    {"pin.change", Capability::Manage},
-    {"pin.unblock", Capability::Manage},
-    {"puk.change", Capability::Manage},
-    {"sign", Capability::Sign},
-    {"decrypt", Capability::Decrypt},
-    {"register", Capability::Register},
-}};
-
-const MethodEntry* findMethod(std::string_view name) {
-    for (const MethodEntry& entry : kMethods) {
-        if (entry.name == name) {
-            return &entry;
-        }
-    }
-    return nullptr;
-}
 
 std::optional<std::string> optionalHash(const ParamReader& params) {
     return params.optionalEnum("hash", {"SHA-256", "SHA-384", "SHA-512"});
@@ -220,7 +190,7 @@ void ApiService::call(const CallContext& context, std::string_view method,
 }
 
 std::optional<nlohmann::json> ApiService::dispatch(Request& request) {
-    const MethodEntry* method = findMethod(request.method);
+    const MethodInfo* method = findMethod(request.method);
     if (method == nullptr) {
         throw ApiFailure(Reason::MethodNotFound, request.method);
     }

@@ -14,7 +14,35 @@ constexpr std::array<std::pair<Capability, std::string_view>, 5> kNames{{
     {Capability::Manage, "manage"},
 }};
 
+constexpr std::array<MethodInfo, 12> kMethods{{
+    {"system.info", Capability::Read},
+    {"readers.list", Capability::Read},
+    {"events.subscribe", Capability::Read},
+    {"certificates.list", Capability::Read},
+    {"pin.status", Capability::Read},
+    {"pin.verify", Capability::Manage},
+    {"pin.change", Capability::Manage},
+    {"pin.unblock", Capability::Manage},
+    {"puk.change", Capability::Manage},
+    {"sign", Capability::Sign},
+    {"decrypt", Capability::Decrypt},
+    {"register", Capability::Register},
+}};
+
 }  // namespace
+
+std::span<const MethodInfo> apiMethods() noexcept {
+    return kMethods;
+}
+
+const MethodInfo* findMethod(std::string_view name) noexcept {
+    for (const MethodInfo& method : kMethods) {
+        if (method.name == name) {
+            return &method;
+        }
+    }
+    return nullptr;
+}
 
 std::optional<Capability> capabilityFromName(std::string_view name) {
     for (const auto& [capability, text] : kNames) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,17 @@ class Capabilities {
 // "read" -> Capability::Read, ...; nullopt for an unknown name.
 std::optional<Capability> capabilityFromName(std::string_view name);
 std::string_view capabilityName(Capability c);
+
+// An API method and the capability an origin needs to call it. The one table of methods: the
+// server reads it to answer METHOD_NOT_FOUND / NOT_PERMITTED before a request queues, the
+// service to dispatch.
+struct MethodInfo {
+    std::string_view name;
+    Capability capability;
+};
+
+std::span<const MethodInfo> apiMethods() noexcept;
+// nullptr for a name that is not a method of the API.
+const MethodInfo* findMethod(std::string_view name) noexcept;
 
 }  // namespace tk::service

@@ -7,7 +7,7 @@
 
 #include "server/handshake.hpp"
 #include "server/json_rpc.hpp"
-#include "server/method_table.hpp"
+#include "service/capabilities.hpp"
 
 namespace tk::server {
 namespace {
@@ -156,9 +156,9 @@ TEST(ErrorMessage, ReasonAddedAndDefaultsFromTable) {
 TEST(MethodTable, AgreesWithProtocolIndex) {
     std::ifstream in(std::string(TK_PROTOCOL_SCHEMA_DIR) + "/index.json");
     const auto index = json::parse(in);
-    EXPECT_EQ(index["methods"].size(), apiMethods().size());
+    EXPECT_EQ(index["methods"].size(), service::apiMethods().size());
     for (const auto& [name, entry] : index["methods"].items()) {
-        const MethodInfo* m = findMethod(name);
+        const service::MethodInfo* m = service::findMethod(name);
         ASSERT_NE(m, nullptr) << name;
         EXPECT_EQ(service::capabilityName(m->capability), entry["capability"].get<std::string>())
             << name;

@@ -20,8 +20,8 @@
 
 #include "fakes/fake_card_backend.hpp"
 #include "server/json_rpc.hpp"
-#include "server/method_table.hpp"
 #include "service/api_service.hpp"
+#include "service/capabilities.hpp"
 
 namespace {
 
@@ -93,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto& request = std::get<tk::server::Request>(reading);
     check(request.id.is_number_integer() || request.id.is_string());
     check(request.params.is_object() || request.params.is_array());
-    const tk::server::MethodInfo* method = tk::server::findMethod(request.method);
+    const tk::service::MethodInfo* method = tk::service::findMethod(request.method);
     if (method == nullptr) {
         checkJson(tk::server::errorMessage(request.id, "METHOD_NOT_FOUND"));
         return 0;
