@@ -54,8 +54,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
     "tenderkeyd lets allow-listed web pages use the PIV smart card in a PC/SC reader\n(sign, decrypt, register) over a WebSocket API on loopback; tenderkey is the\ncommand-line tool for the same cards.")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# adduser: the system user when systemd-sysusers is not there.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+# adduser: the system user when systemd-sysusers is not there. publicsuffix: the Public Suffix
+# List libpsl reads (libpsl5 only recommends it), current with the OS rather than with the
+# libpsl build; shlibdeps adds libpsl5 itself.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, publicsuffix")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "pcscd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -10,7 +10,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 build_pkgs=(cmake ninja-build g++ pkg-config libpcsclite-dev libssl-dev libboost-dev
     libwebsockets-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-    libsystemd-dev libtomlplusplus-dev zlib1g-dev clang-format libp11-kit-dev ccache)
+    libsystemd-dev libtomlplusplus-dev zlib1g-dev clang-format libp11-kit-dev ccache
+    libpsl-dev publicsuffix)
 test_pkgs=(pcscd opensc yubico-piv-tool openssl iproute2 util-linux procps socat
     softhsm2 systemd clang libclang-rt-14-dev g++-mingw-w64-x86-64-win32
     g++-mingw-w64-x86-64-posix dpkg-dev chromium fonts-wqy-zenhei)

@@ -3,138 +3,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
-#include <vector>
+
+#include "service/public_suffix.hpp"
 
 namespace tk::service {
 namespace {
-
-// Single labels (top-level domains) are refused by rule; a few are listed for completeness.
-constexpr auto kPublicSuffixes = std::to_array<std::string_view>({
-    // Taiwan (TWNIC second-level domains, including the Chinese-character ones in punycode:
-    // 網路.tw, 組織.tw, 商業.tw)
-    "tw",
-    "gov.tw",
-    "com.tw",
-    "org.tw",
-    "edu.tw",
-    "net.tw",
-    "idv.tw",
-    "mil.tw",
-    "game.tw",
-    "ebiz.tw",
-    "club.tw",
-    "xn--zf0ao64a.tw",
-    "xn--uc0atv.tw",
-    "xn--czrw28b.tw",
-    // generic
-    "com",
-    "org",
-    "net",
-    "gov",
-    "edu",
-    "mil",
-    "int",
-    "info",
-    "biz",
-    "io",
-    "app",
-    "dev",
-    // common country-code second levels
-    "co.uk",
-    "org.uk",
-    "ac.uk",
-    "gov.uk",
-    "ltd.uk",
-    "plc.uk",
-    "me.uk",
-    "net.uk",
-    "nhs.uk",
-    "sch.uk",
-    "com.cn",
-    "net.cn",
-    "org.cn",
-    "gov.cn",
-    "edu.cn",
-    "ac.cn",
-    "co.jp",
-    "ne.jp",
-    "or.jp",
-    "go.jp",
-    "ac.jp",
-    "ad.jp",
-    "ed.jp",
-    "gr.jp",
-    "lg.jp",
-    "co.kr",
-    "or.kr",
-    "go.kr",
-    "ac.kr",
-    "re.kr",
-    "ne.kr",
-    "com.hk",
-    "org.hk",
-    "gov.hk",
-    "edu.hk",
-    "net.hk",
-    "idv.hk",
-    "com.mo",
-    "gov.mo",
-    "com.sg",
-    "gov.sg",
-    "edu.sg",
-    "org.sg",
-    "net.sg",
-    "com.my",
-    "gov.my",
-    "com.au",
-    "net.au",
-    "org.au",
-    "edu.au",
-    "gov.au",
-    "asn.au",
-    "id.au",
-    "co.nz",
-    "org.nz",
-    "govt.nz",
-    "ac.nz",
-    "co.in",
-    "gov.in",
-    "com.br",
-    "gov.br",
-    "co.za",
-    "gov.za",
-    "com.mx",
-    "gob.mx",
-    // shared hosting: every customer gets a name below these
-    "github.io",
-    "gitlab.io",
-    "herokuapp.com",
-    "appspot.com",
-    "blogspot.com",
-    "cloudfront.net",
-    "azurewebsites.net",
-    "amazonaws.com",
-    "s3.amazonaws.com",
-    "firebaseapp.com",
-    "web.app",
-    "netlify.app",
-    "vercel.app",
-    "pages.dev",
-    "workers.dev",
-    "ngrok.io",
-    "ngrok-free.app",
-});
-
-const std::vector<std::string_view>& suffixes() {
-    static const std::vector<std::string_view> sorted = [] {
-        std::vector<std::string_view> list(kPublicSuffixes.begin(), kPublicSuffixes.end());
-        std::sort(list.begin(), list.end());
-        return list;
-    }();
-    return sorted;
-}
 
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
@@ -289,12 +163,6 @@ std::variant<Split, std::string> split(std::string_view text) {
 
 }  // namespace
 
-bool isPublicSuffix(std::string_view domain) {
-    const std::string key = toLower(domain);
-    const auto& list = suffixes();
-    return std::binary_search(list.begin(), list.end(), std::string_view(key));
-}
-
 std::string serialiseOrigin(const Origin& origin) {
     std::string out = origin.scheme + "://" + origin.host;
     if (origin.port != defaultPort(origin.scheme)) {
@@ -359,7 +227,13 @@ std::variant<OriginPattern, std::string> parseOriginPattern(std::string_view tex
         if (!isDomainName(host)) {
             return quoted + "has an invalid host name";
         }
-        if (host.find('.') == std::string::npos || isPublicSuffix(host)) {
+        const std::optional<bool> suffix = isPublicSuffix(host);
+        if (!suffix) {
+            return quoted +
+                   "cannot be checked: no public-suffix list could be loaded (install the "
+                   "publicsuffix package), so wildcard entries are refused";
+        }
+        if (host.find('.') == std::string::npos || *suffix) {
             return quoted + "puts a wildcard directly on the public suffix " + host +
                    " (name a domain below it, e.g. *.example." + host + ")";
         }

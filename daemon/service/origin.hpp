@@ -41,16 +41,8 @@ struct OriginPattern {
 // schemes other than http/https, http with a host that is not loopback (localhost,
 // 127.0.0.0/8, [::1]), a path, user info, query or fragment, a wildcard anywhere but as the
 // whole first label, a wildcard on an IP address, on a single label, or directly on a public
-// suffix (publicSuffixes() below).
+// suffix of the Public Suffix List (service/public_suffix.hpp).
 std::variant<OriginPattern, std::string> parseOriginPattern(std::string_view text);
-
-// A built-in list of public suffixes — domains under which unrelated parties register names
-// (gov.tw, com.tw, co.uk, github.io, ...) — on which a wildcard entry would admit strangers.
-// It is deliberately small and static (not the full Public Suffix List): it covers the
-// suffixes of Taiwan, the generic and common country-code second-level ones, and the big
-// shared-hosting domains. Every single-label suffix (a top-level domain) is refused as well,
-// whether listed or not.
-bool isPublicSuffix(std::string_view domain);
 
 // The canonical serialisation: scheme://host, with ":port" unless it is the default.
 std::string serialiseOrigin(const Origin& origin);

@@ -54,6 +54,8 @@ info=$(dpkg-deb -I "$deb")
 echo "$info" | grep -q "^ Package: $package$" || fail "Package field"
 echo "$info" | grep -q "^ Depends: .*libpcsclite1" || { echo "$info"; fail "shlibdeps: no libpcsclite1 in Depends"; }
 echo "$info" | grep -q "^ Depends: .*libwebsockets" || { echo "$info"; fail "shlibdeps: no libwebsockets in Depends"; }
+echo "$info" | grep -q "^ Depends: .*libpsl5" || { echo "$info"; fail "shlibdeps: no libpsl5 in Depends"; }
+echo "$info" | grep -q "^ Depends: .*publicsuffix" || { echo "$info"; fail "no publicsuffix (the list libpsl reads) in Depends"; }
 echo "$info" | grep -q "^ Recommends: pcscd" || fail "Recommends pcscd"
 members=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
 for script in postinst prerm postrm conffiles; do

@@ -4,6 +4,7 @@
 
 #include "service/origin.hpp"
 #include "service/origin_policy.hpp"
+#include "service/public_suffix.hpp"
 
 namespace tk::service {
 namespace {
@@ -142,12 +143,33 @@ TEST(OriginPattern, WildcardDirectlyOnAPublicSuffixIsRefused) {
     EXPECT_EQ(pattern("https://gov.tw").text, "https://gov.tw");
 }
 
-TEST(PublicSuffixes, BuiltInListHoldsTaiwanAndGenericSuffixes) {
-    for (const char* suffix : {"gov.tw", "com.tw", "org.tw", "edu.tw", "net.tw", "idv.tw", "tw",
-                               "com", "org", "net", "gov", "edu", "co.uk"}) {
-        EXPECT_TRUE(isPublicSuffix(suffix)) << suffix;
+// The Public Suffix List as the system ships it (libpsl with the `publicsuffix` data), both
+// sections. What the list says, checked against /usr/share/publicsuffix/public_suffix_list.dat:
+// fly.dev and vercel.app are in its private section, gov.tw, com.tw and 網路.tw under "tw" in
+// the ICANN section, taipei is a top-level domain; co.tw is not listed (Taiwan's commercial
+// second level is com.tw), so co.tw is a name someone registered, like pcc.gov.tw.
+TEST(PublicSuffixes, WildcardOnASuffixOfEitherSectionOfTheListIsRefused) {
+    for (const char* text : {"https://*.fly.dev", "https://*.vercel.app", "https://*.gov.tw",
+                             "https://*.taipei", "https://*.com.tw", "https://*.xn--zf0ao64a.tw",
+                             "https://*.github.io", "https://*.netlify.app", "https://*.co.uk"}) {
+        EXPECT_NE(refusal(text).find("public suffix"), std::string::npos) << text;
     }
-    EXPECT_FALSE(isPublicSuffix("pcc.gov.tw"));
+    EXPECT_EQ(pattern("https://*.pcc.gov.tw").text, "https://*.pcc.gov.tw");
+    EXPECT_EQ(pattern("https://*.co.tw").text, "https://*.co.tw");
+    EXPECT_EQ(pattern("https://*.myapp.fly.dev").text, "https://*.myapp.fly.dev");
+    EXPECT_EQ(pattern("https://*.web.taipei").text, "https://*.web.taipei");
+}
+
+TEST(PublicSuffixes, ListHasBothSectionsAndTheImplicitTopLevelRule) {
+    for (const char* suffix : {"fly.dev", "vercel.app", "gov.tw", "taipei", "com.tw", "tw", "com",
+                               "co.uk", "github.io"}) {
+        EXPECT_EQ(isPublicSuffix(suffix), true) << suffix;
+    }
+    // A top-level domain the list does not know is a suffix too (the list's "*" rule).
+    EXPECT_EQ(isPublicSuffix("not-a-listed-tld"), true);
+    for (const char* name : {"pcc.gov.tw", "co.tw", "myapp.fly.dev", "example.com.tw"}) {
+        EXPECT_EQ(isPublicSuffix(name), false) << name;
+    }
 }
 
 TEST(OriginPolicy, ReturnsTheEntryCapabilitiesOrNothing) {
