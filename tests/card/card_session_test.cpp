@@ -23,6 +23,7 @@
 #include "support/harness.hpp"
 #include "support/openssl_checks.hpp"
 #include "support/other_application.hpp"
+#include "support/process.hpp"
 
 namespace tk::test {
 namespace {
@@ -445,10 +446,11 @@ TEST_F(Session, SignWithNoPinKeyCardPulledOut_ThrowsCardRemovedNotAResult) {
     EXPECT_THROW(outcome.get(), pcsc::CardRemoved);
 }
 
-TEST_F(Session, CardRemovedAndPutBack_SameCardIdAndCertificatesNotReadAgain) {
+TEST_F(Session, CardRemovedAndPutBack_SameCardIdCertificatesCheckedNotReparsed) {
     auto cache = std::make_shared<card::TokenCache>();
     std::string id;
     std::vector<card::CertificateEntry> before;
+    std::size_t reidentification = 0;
     {
         CardSession first(reader_, devOptions(), cache);
         before = first.certificates();
@@ -459,20 +461,91 @@ TEST_F(Session, CardRemovedAndPutBack_SameCardIdAndCertificatesNotReadAgain) {
         controlCard(0, "insert");
         waitForCard(0, true);
         // The same session (the daemon keeps one per reader) recognises the card from its
-        // CHUID: SELECT and GET DATA, no certificate read.
+        // CHUID (SELECT, GET DATA), then reads the key history and the certificate objects
+        // again to see that nothing changed while the card was out; nothing is parsed again.
         const std::size_t mark = log_.mark();
         const auto after = first.certificates();
         EXPECT_EQ(first.cardId(), id);
         const auto apdus = log_.apdusSince(mark);
-        EXPECT_EQ(apdus.size(), 2U) << log_.describeSince(mark);
+        std::cerr << "[economy] re-identification, card unchanged: " << apdus.size() << " APDUs\n"
+                  << log_.describeSince(mark);
+        ASSERT_GE(apdus.size(), 7U) << log_.describeSince(mark);
+        EXPECT_EQ(apdus[0].ins, 0xA4U);
+        std::size_t reads = 0;
+        for (const auto& apdu : apdus) {
+            reads += apdu.ins == 0xCB ? 1 : 0;
+        }
+        // CHUID, key history, 9A 9C 9D 9E and the retired 82: what a cold read takes.
+        EXPECT_EQ(reads, 7U) << log_.describeSince(mark);
+        reidentification = apdus.size();
         ASSERT_EQ(after.size(), before.size());
         for (std::size_t i = 0; i < before.size(); ++i) {
             EXPECT_EQ(after[i].der, before[i].der);
         }
     }
-    // A new session without the cache reads the card and derives the same id.
+    // A new session without the cache reads the card and derives the same id, with as many
+    // APDUs as the check of the kept token took.
     CardSession fresh(reader_, devOptions());
+    const std::size_t mark = log_.mark();
     EXPECT_EQ(fresh.cardId(), id);
+    EXPECT_EQ(log_.apduCountSince(mark), reidentification) << log_.describeSince(mark);
+}
+
+// Gives the key in `slot` a new certificate from the card's test CA (same key, subject CN
+// `commonName`), written to the card by yubico-piv-tool, as a renewal done with another program
+// (or on another computer) would. Returns the new certificate's DER.
+card::Bytes renewCertificate(const std::string& reader, const std::string& slot,
+                             const card::Bytes& currentDer, const std::string& commonName) {
+    const std::string current = scratchPath("current-" + slot + ".der");
+    writeBytes(current, currentDer);
+    const std::string dir = environment("TK_VCARD_DIR_0");
+    const std::string renewed = scratchPath("renewed-" + slot + ".pem");
+    const std::string script =
+        "set -e; openssl x509 -inform DER -in '" + current + "' -noout -pubkey > '" + renewed +
+        ".pub'; openssl x509 -new -force_pubkey '" + renewed +
+        ".pub' -subj '/C=TW/CN=" + commonName + "' -days 30 -CA '" + dir + "/ca.pem' -CAkey '" +
+        dir + "/ca-key.pem' -out '" + renewed + "'; yubico-piv-tool -r '" + reader +
+        "' -a import-certificate -s " + slot + " -i '" + renewed + "'; openssl x509 -in '" +
+        renewed + "' -outform DER -out '" + renewed + ".der'";
+    const ProcessResult result = runProcess({"bash", "-c", script});
+    if (result.exitCode != 0) {
+        throw std::runtime_error("renewing the certificate failed: " + result.err);
+    }
+    const auto der = readBytes(renewed + ".der");
+    return card::Bytes(der.begin(), der.end());
+}
+
+// A card kept in the token cache while out of the reader, whose 9C certificate was renewed
+// meanwhile: the session reads the certificate objects again when it meets the card, sees the
+// difference and lists the new certificate; signatures with it verify. What re-identifying a
+// card costs is counted from the card's APDU log.
+TEST_F(Session, CardPutBackWithRenewedCertificate_NewCertificateListed) {
+    auto cache = std::make_shared<card::TokenCache>();
+    CardSession session(reader_, devOptions(), cache);
+    const card::Bytes before = entryFor(session.certificates(), "9c").der;
+    const std::string id = session.cardId();
+    // Out of the reader as far as the session knows: it let go and kept the token.
+    session.disconnect();
+    ASSERT_EQ(cache->size(), 1U);
+    const card::Bytes renewed = renewCertificate(reader_, "9c", before, "Renewed 9C");
+    ASSERT_NE(renewed, before);
+    controlCard(0, "remove");
+    waitForCard(0, false);
+    controlCard(0, "insert");
+    waitForCard(0, true);
+
+    const std::size_t mark = log_.mark();
+    const auto after = session.certificates();
+    std::cerr << "[economy] re-identification, certificate changed: " << log_.apduCountSince(mark)
+              << " APDUs\n"
+              << log_.describeSince(mark);
+    EXPECT_EQ(session.cardId(), id);
+    EXPECT_EQ(entryFor(after, "9c").der, renewed);
+    const card::Bytes message = randomBytes(30);
+    const card::Bytes signature = session.sign(
+        signRequest("9c", SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256, message, pin(kPin)));
+    EXPECT_TRUE(opensslVerifies(renewed, SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256,
+                                message, signature));
 }
 
 TEST_F(Session, ResetByAnotherApplication_CertificatesAndPinStatusRecover) {
@@ -493,21 +566,59 @@ TEST_F(Session, ResetByAnotherApplication_CertificatesAndPinStatusRecover) {
     EXPECT_EQ(apdus.back().sw, 0x63C3) << log_.describeSince(mark);
 }
 
-TEST_F(Session, ResetByAnotherApplication_PinOperationReportsResetAndSendsNoPin) {
+// Every PIN-carrying APDU since `mark` follows a SELECT of the PIV application with no card
+// event (reset, removal) in between: the session selects in every transaction before VERIFY.
+void expectSelectBeforeEveryPin(const ApduLog& log, std::size_t mark) {
+    bool selected = false;
+    std::size_t pins = 0;
+    for (const std::string& line : log.linesSince(mark)) {
+        if (line.rfind("# ", 0) == 0) {
+            selected = false;  // power-on, reset and removal clear the selection
+            continue;
+        }
+        const auto apdu = parseApduLine(line);
+        if (!apdu) {
+            continue;
+        }
+        if (apdu->ins == 0xA4) {
+            selected = apdu->sw == 0x9000;
+        }
+        if (apdu->ins == 0x20 && apdu->lc > 0) {
+            ++pins;
+            EXPECT_TRUE(selected) << "PIN presented without a SELECT after the last card event\n"
+                                  << log.describeSince(mark);
+        }
+    }
+    EXPECT_GT(pins, 0U) << log.describeSince(mark);
+}
+
+// Another program (yubico-piv-tool -a status does this) selects another application and resets
+// the card between two requests. Nothing of the next request had reached the card, so the
+// session reconnects, selects PIV again and runs it: no CardReset, the PIN presented once.
+TEST_F(Session, ResetByAnotherApplicationBetweenRequests_PinOperationsRecoverPresentingPinOnce) {
     EXPECT_EQ(*session_.pinStatus().retriesLeft, 3);
+    const card::Bytes cert = certificate("9c");
     OtherApplication other(reader_);
-    other.resetCard();
+    other.selectOtherApplicationAndReset();
     const std::size_t mark = log_.mark();
-    EXPECT_THROW(session_.verifyPin(pin(kPin)), pcsc::CardReset);
-    other.resetCard();
-    EXPECT_THROW(session_.sign(signRequest("9c", SignatureScheme::RsaPkcs1v15,
-                                           HashAlgorithm::Sha256, randomBytes(10), pin(kPin))),
-                 pcsc::CardReset);
-    EXPECT_EQ(pinPresentations(log_.apdusSince(mark)), 0U) << log_.describeSince(mark);
-    // Reported once: the session reconnected, so the user's retry goes through.
     EXPECT_NO_THROW(session_.verifyPin(pin(kPin)));
     EXPECT_EQ(pinPresentations(log_.apdusSince(mark)), 1U) << log_.describeSince(mark);
+
+    const card::Bytes first = randomBytes(40);
+    (void)session_.sign(
+        signRequest("9c", SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256, first, pin(kPin)));
+    other.selectOtherApplicationAndReset();
+    const std::size_t beforeSecond = log_.mark();
+    const card::Bytes second = randomBytes(40);
+    const card::Bytes signature = session_.sign(
+        signRequest("9c", SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256, second, pin(kPin)));
+    EXPECT_TRUE(opensslVerifies(cert, SignatureScheme::RsaPkcs1v15, HashAlgorithm::Sha256, second,
+                                signature));
+    EXPECT_EQ(pinPresentations(log_.apdusSince(beforeSecond)), 1U)
+        << log_.describeSince(beforeSecond);
+    expectSelectBeforeEveryPin(log_, mark);
     EXPECT_EQ(cardStatusField(0, "pin_tries"), "3");
+    expectLockedForOthers("signature after another program's reset");
 }
 
 TEST_F(Session, ResetByAnotherApplication_9eSignatureReruns) {

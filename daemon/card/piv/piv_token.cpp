@@ -144,13 +144,26 @@ void PivToken::selectApplication() {
     }
 }
 
-std::optional<Bytes> PivToken::getData(std::uint32_t objectTag) {
-    const Bytes tagBytes = encodeTlvTag(objectTag);
+ResponseApdu PivToken::getDataResponse(std::uint32_t objectTag) {
     Bytes data;
-    appendTlv(data, 0x5C, tagBytes);
+    appendTlv(data, 0x5C, encodeTlvTag(objectTag));
     const CommandApdu command(0x00, kInsGetData, 0x3F, 0xFF, std::move(data),
                               CommandApdu::kMaxShortNe);
-    const ResponseApdu r = transmit(command.encodeShort());
+    return transmit(command.encodeShort());
+}
+
+std::optional<Bytes> PivToken::getNotedData(std::uint32_t objectTag) {
+    const ResponseApdu r = getDataResponse(objectTag);
+    objectsRead_.push_back({objectTag, r.sw(), r.data()});
+    return getData(objectTag, r);
+}
+
+std::optional<Bytes> PivToken::getData(std::uint32_t objectTag) {
+    return getData(objectTag, getDataResponse(objectTag));
+}
+
+std::optional<Bytes> PivToken::getData(std::uint32_t objectTag, const ResponseApdu& r) {
+    const Bytes tagBytes = encodeTlvTag(objectTag);
     if (r.sw() == sw::kFileNotFound) {
         return std::nullopt;
     }
@@ -172,6 +185,7 @@ void PivToken::load() {
         return;
     }
     selectApplication();
+    objectsRead_.clear();
 
     ChuidIdentifiers chuid;
     try {
@@ -185,7 +199,7 @@ void PivToken::load() {
 
     int retired = 0;
     try {
-        if (const auto history = getData(kObjectKeyHistory)) {
+        if (const auto history = getNotedData(kObjectKeyHistory)) {
             // C1: number of retired keys with their certificate on the card.
             if (const auto onCard = findTlv(*history, 0xC1); onCard && onCard->value.size() == 1) {
                 retired = std::min<int>(onCard->value[0], kMaxRetiredKeys);
@@ -209,7 +223,7 @@ void PivToken::load() {
     for (const KeySlot& slot : slots) {
         const std::string name = slotName(slot.keyRef);
         try {
-            const auto contents = getData(slot.certificateObject);
+            const auto contents = getNotedData(slot.certificateObject);
             if (!contents) {
                 continue;
             }
@@ -257,7 +271,21 @@ const std::vector<SkippedCertificate>& PivToken::skippedCertificates() {
     return skipped_;
 }
 
+bool PivToken::matchesCard() {
+    if (!loaded_) {
+        return true;
+    }
+    for (const ObjectAnswer& before : objectsRead_) {
+        const ResponseApdu now = getDataResponse(before.tag);
+        if (now.sw() != before.sw || now.data() != before.data) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void PivToken::invalidateCache() {
+    objectsRead_.clear();
     loaded_ = false;
     cardId_.clear();
     entries_.clear();

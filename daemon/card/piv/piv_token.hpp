@@ -32,12 +32,16 @@ struct PivTokenOptions {
 // - the VERIFY is the APDU right before GENERAL AUTHENTICATE (9C is PIN-always);
 // - after an operation that verified the PIN, VERIFY P1=FF resets the security status; if that
 //   fails, resetRequired() asks the owner for SCARD_RESET_CARD.
-// The certificate list and the card id are read once and kept until invalidateCache().
+// The certificate list and the card id are read once and kept until invalidateCache();
+// matchesCard() tells whether the card still holds what was read (for a token kept while its
+// card was out of the reader).
 //
 // APDUs per operation (transmit calls; GET RESPONSE below the channel not counted):
 //   certificates()/cardId() cold  SELECT, GET DATA CHUID, key history, 9A 9C 9D 9E certificates
 //                                 (+1 per retired certificate)                           7
 //   certificates()/cardId() warm  none                                                   0
+//   matchesCard()                 key history, 9A 9C 9D 9E certificates
+//                                 (+1 per retired certificate)                           5
 //   pinStatus()                   SELECT, VERIFY (empty)                                 2
 //   verifyPin()                   SELECT, VERIFY (empty), VERIFY, VERIFY P1=FF            4
 //   sign() RSA-2048, 9A/9C/9D     SELECT, VERIFY (empty), VERIFY, GENERAL AUTHENTICATE
@@ -76,6 +80,17 @@ class PivToken final : public Token {
     bool resetRequired() const override { return resetRequired_; }
     void cardWasReset() override { resetRequired_ = false; }
 
+    // Reads the key history and the certificate objects again and tells whether they are
+    // byte for byte what the certificate list was built from (same answers for absent or
+    // refused objects). True, sending nothing, when nothing has been read yet. A card whose
+    // certificates were replaced, added or removed while the token was kept answers false: the
+    // owner then starts over with a fresh token.
+    // The one call that sends no SELECT first: it is meant for right after the owner selected
+    // the application and read the CHUID in the same transaction (the CHUID gave the card id by
+    // which the owner found this token). Without that selection the card refuses the reads and
+    // the answer is false, which costs a fresh read and nothing else.
+    bool matchesCard();
+
   private:
     struct KeyData;
     class SecurityStatusGuard;
@@ -100,7 +115,12 @@ class PivToken final : public Token {
     // and returns that answer.
     ResponseApdu transmitChained(const CommandApdu& command);
     void selectApplication();
+    ResponseApdu getDataResponse(std::uint32_t objectTag);
     std::optional<Bytes> getData(std::uint32_t objectTag);
+    std::optional<Bytes> getData(std::uint32_t objectTag, const ResponseApdu& answer);
+    // getData() for the objects the certificate list is built from, noting the card's answer in
+    // objectsRead_ for matchesCard().
+    std::optional<Bytes> getNotedData(std::uint32_t objectTag);
 
     std::optional<std::uint32_t> featureCode(std::uint8_t feature);
     pinpad::EntryFormat pinpadFormat(std::uint8_t minDigits, std::uint8_t maxDigits) const;
@@ -128,6 +148,13 @@ class PivToken final : public Token {
     std::vector<CertificateEntry> entries_;
     std::vector<KeyData> keys_;  // parallel to entries_
     std::vector<SkippedCertificate> skipped_;
+    // The card's answers to the GET DATA of load() (key history, certificate objects), in order.
+    struct ObjectAnswer {
+        std::uint32_t tag;
+        std::uint16_t sw;
+        Bytes data;
+    };
+    std::vector<ObjectAnswer> objectsRead_;
 
     std::map<std::uint8_t, std::optional<std::uint32_t>> features_;
     // PIV has no way to read the PUK counter without presenting a PUK; what the card said last

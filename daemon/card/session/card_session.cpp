@@ -36,26 +36,44 @@ bool CardSession::slotNeedsPin(const std::string& slot) noexcept {
 
 void CardSession::runOperation(AfterReset afterReset,
                                const std::function<void(Token&)>& operation) {
+    // Another program may reset the card between two of our requests (yubico-piv-tool and
+    // Windows' own stack disconnect with SCARD_RESET_CARD). pcscd tells this handle at its next
+    // call, usually SCardBeginTransaction, before anything of ours reached the card. Until a PIN
+    // or PUK of this request has been handed to the card, running the operation again after a
+    // reconnect (which re-selects the application) is safe: nothing secret is sent twice. Once
+    // one has been, the reset is the caller's to report, and the user's to retry.
+    bool credentialSent = false;
+    const auto noteCredentialUse = [this, &credentialSent] {
+        credentialSent = credentialSent || (token_ && token_->credentialPresented());
+    };
+    if (token_) {
+        token_->forgetCredentialUse();
+    }
     for (int attempt = 0;; ++attempt) {
-        const bool mayRerun = afterReset == AfterReset::Rerun && attempt == 0;
+        const bool firstAttempt = attempt == 0;
+        const auto mayRerunAfterReset = [&] {
+            return firstAttempt && (afterReset == AfterReset::Rerun || !credentialSent);
+        };
         bool began = false;  // the transaction started: the card may have seen the operation
         try {
             connect();
             const pcsc::Transaction transaction(*connection_);
             began = true;
             bindToken();
+            token_->forgetCredentialUse();
             runInTransaction(operation);
             return;
         } catch (const pcsc::CardReset&) {
+            noteCredentialUse();
             recoverFromReset();
-            if (mayRerun) {
+            if (mayRerunAfterReset()) {
                 continue;
             }
             throw;
         } catch (const pcsc::CardRemoved&) {
             dropCard();
             // Gone before this operation began: whatever is in the reader now is a fresh start.
-            if (mayRerun && !began) {
+            if (firstAttempt && afterReset == AfterReset::Rerun && !began) {
                 continue;
             }
             throw;
@@ -77,8 +95,13 @@ void CardSession::runOperation(AfterReset afterReset,
         } catch (const pcsc::ProtocolMismatch&) {
             // Another application reset the card (SCardDisconnect with SCARD_RESET_CARD) and
             // pcscd left its protocol undefined under this handle: every exchange would fail
-            // the same way. A new connection negotiates the protocol again.
+            // the same way. A new connection negotiates the protocol again; the operation runs
+            // on it under the same rule as after a reset.
+            noteCredentialUse();
             dropCard();
+            if (mayRerunAfterReset()) {
+                continue;
+            }
             throw;
         }
     }
@@ -142,6 +165,15 @@ void CardSession::bindToken() {
     if (cache_ && cache_->holdsCardsFrom(reader_)) {
         if (const auto id = peekCardId()) {
             token = cache_->take(reader_, *id);
+        }
+        // The same card may have had its certificates replaced while it was out (renewed on
+        // another computer, a key generated with another tool): what was kept is used only
+        // when the card still holds exactly those objects.
+        if (token) {
+            token->attach(*connection_);
+            if (!token->matchesCard()) {
+                token.reset();
+            }
         }
     }
     if (!token) {

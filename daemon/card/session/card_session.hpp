@@ -30,13 +30,16 @@ struct CardSessionOptions {
 
 // What to do when the card turns out to have been reset by another application (or powered
 // down) before or during an operation. Either way the session reconnects first, so the next
-// operation works.
+// operation works, and a reset seen before the operation handed a PIN or PUK to the card
+// (typically at SCardBeginTransaction, when another program reset the card between two
+// requests) is recovered inside the operation: reconnect, SELECT, run it again, once.
 enum class AfterReset {
-    // The operation presents no PIN (certificate list, PIN status, a 9E key): select the card
-    // application again and run the operation once more.
+    // The operation presents no PIN (certificate list, PIN status, a 9E key): run it once more
+    // after any reset.
     Rerun,
-    // The operation presents a PIN or PUK: throw pcsc::CardReset and let the user decide. A PIN
-    // is sent once per request and never again on its own.
+    // The operation presents a PIN or PUK: run it once more only while none has been handed to
+    // the card; after that throw pcsc::CardReset and let the user decide. A PIN is sent once
+    // per request and never again on its own.
     Report,
 };
 
@@ -51,7 +54,7 @@ enum class AfterReset {
 // - the card pulled out before or during an operation: pcsc::CardRemoved, promptly (a cut
 //   exchange is told apart from other transport failures by asking pcscd; see removal_wait.hpp);
 //   the next operation connects to whatever card is in the reader then;
-// - the card reset by another application: reconnect, then AfterReset decides;
+// - the card reset by another application: reconnect, then AfterReset decides (see there);
 // - pcscd gone: pcsc::ServiceNotRunning / InvalidHandle; the next operation opens a new
 //   context.
 // Card-layer errors (card/errors.hpp) and the remaining PC/SC errors (NoCard, UnknownReader, ...)
@@ -101,7 +104,8 @@ class CardSession {
     void changePin(const ReferenceDataChange& change);
     void changePuk(const ReferenceDataChange& change);
     void unblockPin(const ReferenceDataChange& change);
-    // Rerun after a reset only for keys that need no PIN (PIV 9E).
+    // Rerun after any reset only for keys that need no PIN (PIV 9E); the others only while no
+    // PIN has reached the card (AfterReset::Report).
     Bytes sign(const SignRequest& request);
     SecureBytes decrypt(const DecryptRequest& request);
     SecureBytes deriveSharedSecret(const DeriveRequest& request);

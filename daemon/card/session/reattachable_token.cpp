@@ -2,7 +2,24 @@
 
 #include <stdexcept>
 
+#include "card/piv/piv_objects.hpp"
+
 namespace tk::card {
+namespace {
+
+// A PIN or PUK travels in the data field of these three (ISO 7816-4 and SP 800-73-4); without
+// a data field, VERIFY only asks for the retry counter (or, with P1=FF, logs out).
+bool carriesCredential(std::span<const std::uint8_t> command) {
+    constexpr std::size_t kHeaderAndLc = 5;
+    if (command.size() <= kHeaderAndLc) {
+        return false;
+    }
+    const std::uint8_t ins = command[1];
+    return ins == piv::kInsVerify || ins == piv::kInsChangeReferenceData ||
+           ins == piv::kInsResetRetryCounter;
+}
+
+}  // namespace
 
 pcsc::CardChannel& ReattachableToken::Relay::channel() const {
     if (target == nullptr) {
@@ -12,7 +29,11 @@ pcsc::CardChannel& ReattachableToken::Relay::channel() const {
 }
 
 pcsc::Bytes ReattachableToken::Relay::transmit(std::span<const std::uint8_t> command) {
-    return channel().transmit(command);
+    pcsc::CardChannel& to = channel();
+    if (carriesCredential(command)) {
+        credentialPresented = true;
+    }
+    return to.transmit(command);
 }
 
 std::optional<std::uint32_t> ReattachableToken::Relay::featureControlCode(std::uint8_t feature) {
@@ -21,7 +42,9 @@ std::optional<std::uint32_t> ReattachableToken::Relay::featureControlCode(std::u
 
 pcsc::Bytes ReattachableToken::Relay::control(std::uint32_t code,
                                               std::span<const std::uint8_t> input) {
-    return channel().control(code, input);
+    pcsc::CardChannel& to = channel();
+    credentialPresented = true;  // PIN pad entry: whatever the user types goes to the card
+    return to.control(code, input);
 }
 
 pcsc::Bytes ReattachableToken::Relay::atr() const {

@@ -29,6 +29,14 @@ class ReattachableToken final : public Token {
     void detach() noexcept { relay_.target = nullptr; }
     bool attached() const noexcept { return relay_.target != nullptr; }
 
+    // Whether a PIN or PUK went to the card (or a PIN pad entry was started) since the last
+    // forgetCredentialUse(): a VERIFY, CHANGE REFERENCE DATA or RESET RETRY COUNTER with its
+    // data field, or any reader control call (the token makes those only for PIN pad entry).
+    // Counted when the command is handed to PC/SC, whether or not an answer came back. The
+    // session reads it to decide whether an operation cut short by a card reset may run again.
+    bool credentialPresented() const noexcept { return relay_.credentialPresented; }
+    void forgetCredentialUse() noexcept { relay_.credentialPresented = false; }
+
     // The card id once the token has read the card's identity (after a successful cardId(),
     // certificates(), sign(), decrypt() or deriveSharedSecret()); nullopt before. Sends nothing.
     const std::optional<std::string>& knownCardId() const noexcept { return cardId_; }
@@ -47,6 +55,9 @@ class ReattachableToken final : public Token {
     Bytes sign(const SignRequest& request) override;
     SecureBytes decrypt(const DecryptRequest& request) override;
     SecureBytes deriveSharedSecret(const DeriveRequest& request) override;
+    // PivToken::matchesCard(): whether the card still holds the certificate objects this token
+    // read (sends the APDUs to find out).
+    bool matchesCard() { return piv_.matchesCard(); }
     bool resetRequired() const override { return piv_.resetRequired(); }
     void cardWasReset() override { piv_.cardWasReset(); }
 
@@ -60,6 +71,7 @@ class ReattachableToken final : public Token {
         pcsc::CardChannel& channel() const;
 
         pcsc::CardChannel* target = nullptr;
+        bool credentialPresented = false;
     };
 
     // Called after operations that cannot succeed without the card's identity having been

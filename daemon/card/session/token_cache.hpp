@@ -11,7 +11,10 @@
 namespace tk::card {
 
 // Tokens of cards that left their reader, so that the same card put back into the same reader
-// is not read again (a certificate read costs about a second on a slow T=0 card). Keyed by
+// is recognised from its CHUID. The session still reads the certificate objects again and keeps
+// the token only when they are unchanged (PivToken::matchesCard), so a card whose certificates
+// changed while it was out shows the new ones; what the cache saves is parsing, the PIN pad
+// probe and the last known PUK counter. Keyed by
 // reader and card id: the token also remembers reader properties (pinpad), and a card id is
 // only learnt from the card itself. Bounded: the token stored longest ago goes first.
 // Shared by the sessions of all readers; thread-safe.

@@ -73,4 +73,14 @@ void OtherApplication::resetCard() {
     card_ = std::make_unique<pcsc::CardConnection>(context_, card_->reader());
 }
 
+void OtherApplication::selectOtherApplicationAndReset() {
+    {
+        const pcsc::Transaction transaction(*card_);
+        const pcsc::Bytes selectOpenPgp{0x00, 0xA4, 0x04, 0x00, 0x06, 0xD2,
+                                        0x76, 0x00, 0x01, 0x24, 0x01, 0x00};
+        (void)transmit(selectOpenPgp);  // the virtual card has no such application: 6A82
+    }
+    resetCard();
+}
+
 }  // namespace tk::test

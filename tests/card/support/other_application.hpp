@@ -24,6 +24,9 @@ class OtherApplication {
     std::uint16_t verifyAndLeave(const std::string& pin);
     // Disconnects with SCARD_RESET_CARD: every other handle sees a reset.
     void resetCard();
+    // What a program such as `yubico-piv-tool -a status` does to the card: a transaction that
+    // selects another application (the OpenPGP AID), then a disconnect with SCARD_RESET_CARD.
+    void selectOtherApplicationAndReset();
 
   private:
     std::uint16_t transmit(const pcsc::Bytes& apdu);
