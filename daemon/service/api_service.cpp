@@ -43,14 +43,31 @@ CardsView availableView(const CardManager& cards) {
     return view;
 }
 
+// The one reader holding `cardId`, or nullptr. Cloned (or test) cards can share an id; the
+// request then names no card unambiguously and is refused with AMBIGUOUS_CARD naming every
+// reader involved, rather than sent to whichever reader came first: a PIN meant for one card
+// must not be tried on another, and a signature must come from the card the user means.
+const ReaderView* uniqueReaderHolding(const CardsView& view, std::string_view cardId) {
+    const std::vector<const ReaderView*> holding = view.readersHolding(cardId);
+    if (holding.size() > 1) {
+        nlohmann::json readers = nlohmann::json::array();
+        for (const ReaderView* reader : holding) {
+            readers.push_back(reader->name);
+        }
+        throw ApiFailure(Reason::AmbiguousCard, "remove all but one of them",
+                         {{"readers", std::move(readers)}});
+    }
+    return holding.empty() ? nullptr : holding.front();
+}
+
 // NO_READER when the system has no reader at all (so the user is told to connect one), before
-// NO_CARD.
+// AMBIGUOUS_CARD and NO_CARD.
 CardTarget requireCard(const CardManager& cards, std::string_view cardId) {
     const CardsView view = availableView(cards);
     if (view.readers.empty()) {
         throw ApiFailure(Reason::NoReader, "no reader is connected");
     }
-    const ReaderView* reader = view.findCard(cardId);
+    const ReaderView* reader = uniqueReaderHolding(view, cardId);
     if (reader == nullptr) {
         throw ApiFailure(Reason::NoCard, "no card with this id is present");
     }
@@ -64,8 +81,9 @@ KeyTarget requireKey(const CardManager& cards, const std::string& certificateId,
         throw ApiFailure(Reason::NoReader, "no reader is connected");
     }
     const std::size_t colon = certificateId.rfind(':');
-    const ReaderView* reader =
-        colon == std::string::npos ? nullptr : view.findCard(certificateId.substr(0, colon));
+    const ReaderView* reader = colon == std::string::npos
+                                   ? nullptr
+                                   : uniqueReaderHolding(view, certificateId.substr(0, colon));
     const CardCertificate* certificate =
         reader == nullptr ? nullptr : reader->card->findSlot(certificateId.substr(colon + 1));
     if (certificate == nullptr) {

@@ -31,13 +31,14 @@ struct CardManager::Worker {
     std::unique_ptr<CardAccess> access;
 };
 
-const ReaderView* CardsView::findCard(std::string_view cardId) const {
+std::vector<const ReaderView*> CardsView::readersHolding(std::string_view cardId) const {
+    std::vector<const ReaderView*> found;
     for (const ReaderView& reader : readers) {
         if (reader.card && !reader.card->id.empty() && reader.card->id == cardId) {
-            return &reader;
+            found.push_back(&reader);
         }
     }
-    return nullptr;
+    return found;
 }
 
 const ReaderView* CardsView::findReader(std::string_view name) const {

@@ -48,8 +48,9 @@ struct CardsView {
     bool serviceAvailable = false;
     std::vector<ReaderView> readers;  // in the order the readers appeared
 
-    // The reader holding the card `cardId`, or nullptr.
-    const ReaderView* findCard(std::string_view cardId) const;
+    // The readers holding a card `cardId`, in reader order: usually one or none, two or more
+    // when cloned (or test) cards share an id.
+    std::vector<const ReaderView*> readersHolding(std::string_view cardId) const;
     const ReaderView* findReader(std::string_view name) const;
 };
 

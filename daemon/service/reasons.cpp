@@ -5,7 +5,7 @@
 namespace tk::service {
 namespace {
 
-constexpr std::array<ReasonInfo, 28> kReasons{{
+constexpr std::array<ReasonInfo, 29> kReasons{{
     {Reason::ParseError, "PARSE_ERROR", -32700, "Parse error: the message is not valid JSON"},
     {Reason::InvalidRequest, "INVALID_REQUEST", -32600,
      "Invalid request: not a JSON-RPC 2.0 request object"},
@@ -19,6 +19,8 @@ constexpr std::array<ReasonInfo, 28> kReasons{{
      "The card was removed or reset during the operation"},
     {Reason::UnsupportedCard, "UNSUPPORTED_CARD", -32014, "The card has no supported application"},
     {Reason::CardError, "CARD_ERROR", -32015, "The card answered with an unexpected status word"},
+    {Reason::AmbiguousCard, "AMBIGUOUS_CARD", -32016,
+     "The same card id is in more than one reader"},
     {Reason::Busy, "BUSY", -32020, "Too many requests in flight on this connection"},
     {Reason::Timeout, "TIMEOUT", -32021, "The operation exceeded its time limit"},
     {Reason::PayloadTooLarge, "PAYLOAD_TOO_LARGE", -32022,

@@ -24,6 +24,7 @@ enum class Reason {
     CardRemoved,
     UnsupportedCard,
     CardError,
+    AmbiguousCard,
     Busy,
     Timeout,
     PayloadTooLarge,

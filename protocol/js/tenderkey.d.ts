@@ -22,7 +22,8 @@ export declare const EVENT_TYPES: readonly EventType[];
 export type DaemonReason =
   | 'PARSE_ERROR' | 'INVALID_REQUEST' | 'METHOD_NOT_FOUND' | 'INVALID_PARAMS' | 'INTERNAL'
   | 'SERVICE_UNAVAILABLE' | 'NO_READER' | 'NO_CARD' | 'CARD_REMOVED' | 'UNSUPPORTED_CARD'
-  | 'CARD_ERROR' | 'BUSY' | 'TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'PIN_REQUIRED' | 'PIN_FORMAT'
+  | 'CARD_ERROR' | 'AMBIGUOUS_CARD' | 'BUSY' | 'TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'PIN_REQUIRED'
+  | 'PIN_FORMAT'
   | 'PIN_INCORRECT' | 'PIN_BLOCKED' | 'PUK_INCORRECT' | 'PUK_BLOCKED' | 'PINPAD_CANCELLED'
   | 'PINPAD_TIMEOUT' | 'PIN_LAST_ATTEMPT' | 'NOT_PERMITTED' | 'CERTIFICATE_NOT_FOUND'
   | 'UNSUPPORTED_ALGORITHM' | 'KEY_USAGE' | 'DECRYPT_FAILED';
@@ -52,6 +53,8 @@ export interface ErrorData {
   capability?: Capability;
   /** PAYLOAD_TOO_LARGE, in decoded bytes */
   limit?: number;
+  /** AMBIGUOUS_CARD: the readers that hold a card with the id the request names (two or more) */
+  readers?: string[];
   /** CONNECTION_CLOSED: the WebSocket close code */
   closeCode?: number;
   [member: string]: unknown;

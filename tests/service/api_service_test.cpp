@@ -475,6 +475,31 @@ TEST_F(ApiService, UnknownCardIdWithReadersIsNoCardAndWithoutIsNoReader) {
               (json{{"certificates", json::array()}}));
 }
 
+TEST_F(ApiService, SameCardIdInTwoReadersIsAmbiguousCardNamingBothAndTouchesNeither) {
+    addReaderWithCard(kReader2, std::make_unique<StandardCard>());  // a clone: the same CHUID
+    ASSERT_EQ(cardIdIn(kReader2), cardId);
+    const int identification2 = backend->transactions(kReader2);
+    const json readers{{"readers", {kReader, kReader2}}};
+    const Answer status = call("pin.status", {{"cardId", cardId}});
+    EXPECT_EQ(status.reason(), "AMBIGUOUS_CARD");
+    EXPECT_EQ(status.data(), readers);
+    const Answer verify = call("pin.verify", {{"cardId", cardId}, {"pin", "123456"}});
+    EXPECT_EQ(verify.reason(), "AMBIGUOUS_CARD");
+    const Answer sign = call("sign", {{"certificateId", cert("9c")},
+                                      {"pin", "123456"},
+                                      {"digest", service::encodeBase64(sha256("x"))}});
+    EXPECT_EQ(sign.reason(), "AMBIGUOUS_CARD");
+    EXPECT_EQ(sign.data(), readers);
+    EXPECT_EQ(cardUses(), 0);
+    EXPECT_EQ(backend->transactions(kReader2), identification2);
+    // Listing is not a request for one card: both readers show their copy.
+    EXPECT_EQ((*call("readers.list", json::object()).result)["readers"].size(), 2u);
+    // With one copy left, it is used.
+    backend->remove(kReader2);
+    settle();
+    EXPECT_TRUE(call("pin.status", {{"cardId", cardId}}).result.has_value());
+}
+
 TEST_F(ApiService, EventsReachSubscribedConnectionsOnly) {
     std::vector<json> other;
     std::mutex otherMutex;

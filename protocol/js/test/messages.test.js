@@ -15,6 +15,7 @@ const SAMPLE = {
   INTERNAL: { correlationId: 'c0ffee42' },
   CARD_REMOVED: { outcome: 'unknown' },
   CARD_ERROR: { sw: '6a82' },
+  AMBIGUOUS_CARD: { readers: ['Reader A 00 00', 'Reader B 01 00'] },
   TIMEOUT: { outcome: 'unknown' },
   PAYLOAD_TOO_LARGE: { field: 'data', limit: 524288 },
   PIN_FORMAT: { field: 'newPin' },

@@ -239,6 +239,7 @@ test('ErrorEnvelope_CodeIsFixedByReason_AndDataIsExact', () => {
       INTERNAL: { correlationId: 'c1' },
       CARD_REMOVED: { outcome: 'none' },
       CARD_ERROR: { sw: '6a82' },
+      AMBIGUOUS_CARD: { readers: ['Reader A 00 00', 'Reader B 01 00'] },
       TIMEOUT: { outcome: 'unknown' },
       PAYLOAD_TOO_LARGE: { field: 'data', limit: 1024 },
       PIN_FORMAT: { field: 'pin' },
@@ -261,6 +262,8 @@ test('ErrorEnvelope_CodeIsFixedByReason_AndDataIsExact', () => {
   rejects(fail(e('PIN_LAST_ATTEMPT', { retriesLeft: 2 })), 'PIN_LAST_ATTEMPT with 2 left');
   rejects(fail(e('PIN_FORMAT', { field: 'cardId' })), 'PIN_FORMAT about cardId');
   rejects(fail(e('CARD_ERROR', { sw: '6A82' })), 'uppercase sw');
+  rejects(fail(e('AMBIGUOUS_CARD', { readers: ['Reader A 00 00'] })), 'AMBIGUOUS_CARD naming one reader');
+  rejects(fail(e('AMBIGUOUS_CARD', { readers: ['R', 'R'] })), 'AMBIGUOUS_CARD naming a reader twice');
   rejects(fail(e('TIMEOUT', { outcome: 'maybe' })), 'unknown outcome');
   rejects(fail({ code: -32032, message: 'm', data: { reason: 'PIN_WRONG' } }), 'unknown reason');
   rejects(fail({ code: -32032, message: 'm' }), 'no data');
