@@ -93,6 +93,7 @@ for op in certs pin-status sign-rsa sign-ecdsa decrypt; do
 done
 echo
 echo "cold library start (identity and certificates read): ${lib[certs-cold]} APDUs"
+echo "known card put back (CHUID, then key history and certificates read again and compared): ${lib[reinsert]} APDUs"
 if [ "$check" = 1 ] && [ "$failed" = 1 ]; then
     echo "apdu-economy: the warm library does not beat both peers on every operation" >&2
     exit 1

@@ -10,9 +10,11 @@
 #include <exception>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "card/session/card_session.hpp"
+#include "card/session/token_cache.hpp"
 #include "support/card_helpers.hpp"
 #include "support/harness.hpp"
 #include "support/openssl_checks.hpp"
@@ -54,6 +56,16 @@ int measure() {
         request.pin = test::pin(test::kPin);
         (void)session.decrypt(request);
     }) << "\n";
+    // A known card taken out and put back: recognised from its CHUID, its key history and
+    // certificate objects read again and compared with what the kept token read.
+    auto cache = std::make_shared<card::TokenCache>();
+    card::CardSession kept(test::readerName(0), options, cache);
+    (void)kept.certificates();
+    test::controlCard(0, "remove");
+    test::waitForCard(0, false);
+    test::controlCard(0, "insert");
+    test::waitForCard(0, true);
+    std::cout << "reinsert " << count([&] { (void)kept.certificates(); }) << "\n";
     return 0;
 }
 
