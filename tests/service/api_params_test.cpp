@@ -129,6 +129,11 @@ TEST_F(ApiParams, Sign) {
     expectInvalid("sign", with({{"digest", "4yFFq1Xi8EoNHTDi5kFHMAWutJ4d/yCl/J+v+2b51rd="}}),
                   "digest");  // non-canonical last character
     expectInvalid("sign", with({{"digest", ""}}), "digest");
+    // Padding alone: INVALID_PARAMS, not PAYLOAD_TOO_LARGE from a size that wrapped around.
+    for (const char* padding : {"=", "==", "===", "===="}) {
+        expectInvalid("sign", with({{"-digest", nullptr}, {"data", padding}}), "data");
+        expectInvalid("sign", with({{"digest", padding}}), "digest");
+    }
     expectInvalid("sign", with({{"-digest", nullptr}, {"data", "AA="}}), "data");
     expectInvalid("sign", with({{"-digest", nullptr}, {"data", nullptr}}), "data");
     expectInvalid("sign", with({{"algorithm", "RSA"}}), "algorithm");
