@@ -13,11 +13,42 @@ namespace tk::card {
 // Overwrites `size` bytes at `data` with zeros in a way the optimiser may not remove.
 void secureWipe(void* data, std::size_t size) noexcept;
 
+// Overwrites the kStackWipeBytes of the calling thread's stack just below the caller's frame:
+// what deeper calls left there (a library's stack buffer that held a request's text) is gone.
+// For a loop that hands control to code it cannot wipe, after each round.
+inline constexpr std::size_t kStackWipeBytes = std::size_t{64} * 1024;
+void wipeStackBelow() noexcept;
+
+// Memory for secrets, in pages of their own: excluded from core dumps (MADV_DONTDUMP) and
+// shared with nothing else, so no other buffer's overflow or reuse reaches it. Released pages
+// are wiped before they go back to the system. Throws std::bad_alloc.
+void* allocateSecretPages(std::size_t size);
+void releaseSecretPages(void* data, std::size_t size) noexcept;
+
+// A standard allocator over allocateSecretPages(): containers that hold secrets (a request's
+// text, a PIN) wipe every buffer they give up, reallocations included.
+template <class T>
+struct SecretAllocator {
+    using value_type = T;
+
+    SecretAllocator() noexcept = default;
+    template <class U>
+    SecretAllocator(const SecretAllocator<U>& /*other*/) noexcept {}
+
+    T* allocate(std::size_t n) { return static_cast<T*>(allocateSecretPages(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { releaseSecretPages(p, n * sizeof(T)); }
+
+    template <class U>
+    bool operator==(const SecretAllocator<U>& /*other*/) const noexcept {
+        return true;
+    }
+};
+
 // A byte buffer for secrets (PIN, PUK, plaintext, shared secrets). Its storage is allocated
 // once, at its final size, so no stale copy is left behind by a reallocation, and it is
 // wiped before it is released. Copying is disabled; moving hands the storage over.
 // The allocator parameter exists so tests can observe the bytes at deallocation.
-template <class Allocator = std::allocator<std::uint8_t>>
+template <class Allocator = SecretAllocator<std::uint8_t>>
 class BasicSecureBytes {
     using Traits = std::allocator_traits<Allocator>;
 

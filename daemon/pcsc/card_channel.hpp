@@ -26,6 +26,11 @@ class CardChannel {
     // Throws pcsc::Error subclasses (CardRemoved, CardReset, ...).
     virtual Bytes transmit(std::span<const std::uint8_t> command) = 0;
 
+    // The same for a command that carries a secret (a PIN or PUK): it is sent exactly once, a
+    // 6Cxx answer is returned as it is instead of being followed by a resend (Resend::Never of
+    // response_completion.hpp). GET RESPONSE still follows 61xx.
+    virtual Bytes transmitSecret(std::span<const std::uint8_t> command) = 0;
+
     // The ioctl code of a CCID/PC/SC part 10 feature (FEATURE_VERIFY_PIN_DIRECT = 0x06, ...),
     // or nullopt when the reader does not offer it.
     virtual std::optional<std::uint32_t> featureControlCode(std::uint8_t feature) = 0;

@@ -71,6 +71,12 @@ Bytes CardConnection::transmit(std::span<const std::uint8_t> command) {
         command, [this](std::span<const std::uint8_t> apdu) { return transmitRaw(apdu); });
 }
 
+Bytes CardConnection::transmitSecret(std::span<const std::uint8_t> command) {
+    return completeResponse(
+        command, [this](std::span<const std::uint8_t> apdu) { return transmitRaw(apdu); },
+        Resend::Never);
+}
+
 Bytes CardConnection::transmitRaw(std::span<const std::uint8_t> command) {
     DWORD length = static_cast<DWORD>(receiveBuffer_.size());
     detail::call("SCardTransmit", SCardTransmit, toCard(card_), sendPci(protocol_), command.data(),

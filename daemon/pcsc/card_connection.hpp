@@ -38,6 +38,7 @@ class CardConnection final : public CardChannel {
     CardConnection& operator=(CardConnection&&) = delete;
 
     Bytes transmit(std::span<const std::uint8_t> command) override;
+    Bytes transmitSecret(std::span<const std::uint8_t> command) override;
     // Asks the reader once (CM_IOCTL_GET_FEATURE_REQUEST) and remembers the answer for the
     // life of this connection. A reader that does not support the request has no features.
     std::optional<std::uint32_t> featureControlCode(std::uint8_t feature) override;

@@ -3,6 +3,7 @@
 #include <winscard.h>
 
 #include <optional>
+#include <string>
 
 #include "pcsc/detail/secure_wipe.hpp"
 #include "pcsc/errors.hpp"
@@ -102,14 +103,15 @@ std::uint8_t getResponseClass(std::span<const std::uint8_t> command) {
 
 }  // namespace
 
-Bytes completeResponse(std::span<const std::uint8_t> command, const RawTransmit& transmit) {
+Bytes completeResponse(std::span<const std::uint8_t> command, const RawTransmit& transmit,
+                       Resend resend) {
     Bytes response = transmitChecked(command, transmit);
 
-    if (sw1(response) == kWrongLe) {
+    if (sw1(response) == kWrongLe && resend == Resend::Allowed) {
         if (auto fixed = withLe(command, sw2(response))) {
-            detail::WipedBytes resend(std::move(*fixed));
+            detail::WipedBytes resent(std::move(*fixed));
             detail::secureWipe(response);
-            response = transmitChecked(resend.get(), transmit);
+            response = transmitChecked(resent.get(), transmit);
         }
     }
     if (sw1(response) != kMoreData) {
@@ -118,18 +120,29 @@ Bytes completeResponse(std::span<const std::uint8_t> command, const RawTransmit&
 
     detail::WipedBytes data;
     Bytes getResponse{getResponseClass(command), 0xC0, 0x00, 0x00, 0x00};
+    std::size_t rounds = 0;
+    const auto sendGetResponse = [&] {
+        if (++rounds > kMaxGetResponseRounds) {
+            throw Error(kCommDataLost, "SCardTransmit",
+                        "the card did not end its answer after " +
+                            std::to_string(kMaxGetResponseRounds) + " GET RESPONSE commands");
+        }
+        return transmitChecked(getResponse, transmit);
+    };
     while (sw1(response) == kMoreData) {
         detail::appendWiping(data.get(), std::span(response).first(response.size() - 2));
         getResponse[4] = sw2(response);
         detail::secureWipe(response);
         if (data.get().size() > kMaxCompletedResponse) {
-            throw Error(kCommDataLost, "SCardTransmit", "GET RESPONSE chain too long");
+            throw Error(kCommDataLost, "SCardTransmit",
+                        "the card's answer is longer than " +
+                            std::to_string(kMaxCompletedResponse) + " bytes");
         }
-        response = transmitChecked(getResponse, transmit);
+        response = sendGetResponse();
         if (sw1(response) == kWrongLe) {
             getResponse[4] = sw2(response);
             detail::secureWipe(response);
-            response = transmitChecked(getResponse, transmit);
+            response = sendGetResponse();
         }
     }
     detail::appendWiping(data.get(), response);

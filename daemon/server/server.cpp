@@ -14,8 +14,10 @@
 #include <unordered_map>
 #include <variant>
 
+#include "card/secure_bytes.hpp"
 #include "server/json_rpc.hpp"
 #include "server/mailbox.hpp"
+#include "service/client_text.hpp"
 
 namespace tk::server {
 
@@ -31,7 +33,10 @@ constexpr std::size_t kResumeReadingAt = 16;
 // After the grace period, how long closing frames get to reach the clients.
 constexpr auto kCloseFlushTime = std::chrono::milliseconds(1000);
 constexpr auto kDrainTick = std::chrono::milliseconds(20);
-constexpr std::size_t kMaxLoggedHeader = 200;
+
+// A request's text as it arrives: it may hold a PIN, so every buffer it ever used, growth
+// included, is wiped when given up (and kept out of core dumps).
+using MessageBuffer = std::basic_string<char, std::char_traits<char>, card::SecretAllocator<char>>;
 
 struct Session {
     std::uint64_t id = 0;
@@ -40,7 +45,7 @@ struct Session {
     service::Capabilities capabilities;
     int inFlight = 0;
     std::deque<std::string> outgoing;  // each message preceded by LWS_PRE spare bytes
-    std::string message;               // the message being reassembled from fragments
+    MessageBuffer message;             // the message being reassembled from fragments
     int closeCode = 0;                 // set: close once `outgoing` is written
     std::string closeReason;
     bool readingPaused = false;
@@ -67,11 +72,9 @@ std::optional<std::string> header(lws* wsi, lws_token_indexes token) {
     return value;
 }
 
+// A header as a log line shows it: the client chose it.
 std::string forLog(const std::optional<std::string>& value) {
-    if (!value) {
-        return "-";
-    }
-    return value->size() > kMaxLoggedHeader ? value->substr(0, kMaxLoggedHeader) + "..." : *value;
+    return value ? service::clientText(*value) : "-";
 }
 
 std::string correlationId() {
@@ -92,8 +95,9 @@ long long millisecondsSince(Clock::time_point start) {
 
 void logRequest(const std::string& origin, std::string_view method, std::string_view outcome,
                 Clock::time_point received) {
-    spdlog::info("request origin={} method={} outcome={} duration_ms={}", origin,
-                 method.empty() ? "-" : method, outcome, millisecondsSince(received));
+    spdlog::info("request origin={} method={} outcome={} duration_ms={}",
+                 service::clientText(origin), method.empty() ? "-" : service::clientText(method),
+                 outcome, millisecondsSince(received));
 }
 
 // Writes a response with an empty body. A refusal also closes the connection: nothing else is
@@ -247,7 +251,10 @@ struct Server::Impl {
         running = true;
         started.set_value();
         while (!finished) {
-            if (lws_service(context, 0) < 0) {
+            const int serviced = lws_service(context, 0);
+            // libwebsockets' frames below this one may have held a request's text.
+            card::wipeStackBelow();
+            if (serviced < 0) {
                 spdlog::error("libwebsockets service loop failed; the server stops");
                 break;
             }
@@ -490,7 +497,7 @@ struct Server::Impl {
         pc->session = s;
         sessions.emplace(s->id, s);
         ++openConnections;
-        spdlog::debug("connection {} opened origin={}", s->id, s->origin);
+        spdlog::debug("connection {} opened origin={}", s->id, service::clientText(s->origin));
         api.connectionOpened(
             s->id, [mailbox = mailbox, impl = this, id = s->id](const json& eventParams) {
                 std::string text;
@@ -527,7 +534,15 @@ struct Server::Impl {
         }
     }
 
-    int onReceive(lws* wsi, Session& s, const char* data, std::size_t length) {
+    // `data` points into libwebsockets' read buffer, where the frame was unmasked in place and
+    // which the network thread reuses: wiped once its bytes are copied (or refused), so a
+    // request's PIN does not wait there under the shorter messages that follow.
+    int onReceive(lws* wsi, Session& s, char* data, std::size_t length) {
+        const card::WipeOnExit wipe({reinterpret_cast<std::uint8_t*>(data), length});
+        return receive(wsi, s, data, length);
+    }
+
+    int receive(lws* wsi, Session& s, const char* data, std::size_t length) {
         if (s.closeCode != 0 || draining) {
             return 0;  // closing: what still arrives is not read
         }
@@ -557,7 +572,7 @@ struct Server::Impl {
         if (lws_is_final_fragment(wsi) == 0 || lws_remaining_packet_payload(wsi) != 0) {
             return 0;
         }
-        std::string text;
+        MessageBuffer text;
         text.swap(s.message);
         onMessage(s, text);
         return 0;
@@ -602,8 +617,8 @@ struct Server::Impl {
             api.call(context, request.method, request.params, done);
         } catch (const std::exception& e) {
             const std::string correlation = correlationId();
-            spdlog::error("{} failed before answering (correlation {}): {}", request.method,
-                          correlation, e.what());
+            spdlog::error("{} failed before answering (correlation {}): {}",
+                          service::clientText(request.method), correlation, e.what());
             service::ApiError error;
             error.reason = "INTERNAL";
             error.data = {{"correlationId", correlation}};
@@ -618,7 +633,8 @@ struct Server::Impl {
                 id = std::move(id), method = std::move(method), received,
                 answered](std::optional<json> result, std::optional<service::ApiError> error) {
             if (answered->exchange(true)) {
-                spdlog::error("{} answered twice; the second answer is dropped", method);
+                spdlog::error("{} answered twice; the second answer is dropped",
+                              service::clientText(method));
                 return;
             }
             std::string text;
@@ -638,8 +654,8 @@ struct Server::Impl {
                 }
             } catch (const std::exception& e) {
                 const std::string correlation = correlationId();
-                spdlog::error("{} answer cannot be sent (correlation {}): {}", method, correlation,
-                              e.what());
+                spdlog::error("{} answer cannot be sent (correlation {}): {}",
+                              service::clientText(method), correlation, e.what());
                 outcome = "INTERNAL";
                 text = errorMessage(id, "INTERNAL", {{"correlationId", correlation}});
             }
@@ -699,7 +715,7 @@ struct Server::Impl {
                 if (pc == nullptr || pc->session == nullptr) {
                     return -1;
                 }
-                return onReceive(wsi, *pc->session, static_cast<const char*>(in), len);
+                return onReceive(wsi, *pc->session, static_cast<char*>(in), len);
             case LWS_CALLBACK_SERVER_WRITEABLE:
                 if (pc == nullptr || pc->session == nullptr) {
                     return 0;

@@ -12,6 +12,7 @@
 #include "crypto/ecdsa.hpp"
 #include "service/api_failure.hpp"
 #include "service/base64.hpp"
+#include "service/client_text.hpp"
 #include "service/error_mapping.hpp"
 #include "service/params.hpp"
 #include "service/registration.hpp"
@@ -202,7 +203,8 @@ void ApiService::call(const CallContext& context, std::string_view method,
         if (request.done) {
             request.done(std::nullopt, std::move(error));
         } else {
-            spdlog::error("{}: failure after the request was queued: {}", method, error.message);
+            spdlog::error("{}: failure after the request was queued: {}", clientText(method),
+                          error.message);
         }
     }
 }

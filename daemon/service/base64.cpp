@@ -48,7 +48,10 @@ std::string encodeBase64(card::ByteView bytes) {
     return out;
 }
 
-std::size_t decodedBase64Size(std::string_view text) {
+std::optional<std::size_t> decodedBase64Size(std::string_view text) {
+    if (text.size() % 4 != 0) {
+        return std::nullopt;  // "=", "Zg=", ...: no base64 text has this length
+    }
     std::size_t size = text.size() / 4 * 3;
     if (!text.empty() && text.back() == '=') {
         --size;
@@ -64,7 +67,7 @@ std::optional<card::Bytes> decodeBase64(std::string_view text) {
         return std::nullopt;
     }
     card::Bytes out;
-    out.reserve(decodedBase64Size(text));
+    out.reserve(decodedBase64Size(text).value_or(0));
     for (std::size_t i = 0; i < text.size(); i += 4) {
         const bool last = i + 4 == text.size();
         std::array<int, 4> v{};

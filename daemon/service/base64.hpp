@@ -17,8 +17,9 @@ std::string encodeBase64(card::ByteView bytes);
 // text per byte string). nullopt for anything else.
 std::optional<card::Bytes> decodeBase64(std::string_view text);
 
-// The decoded length of a text of this length, assuming it is valid (for size limits checked
-// before decoding).
-std::size_t decodedBase64Size(std::string_view text);
+// The decoded length of a text of this length and padding, for size limits checked before
+// decoding; nullopt when no base64 text has this length (not a multiple of 4). The text is
+// not otherwise checked: decodeBase64() does that.
+std::optional<std::size_t> decodedBase64Size(std::string_view text);
 
 }  // namespace tk::service

@@ -10,6 +10,7 @@
 #include "crypto/errors.hpp"
 #include "pcsc/errors.hpp"
 #include "service/api_failure.hpp"
+#include "service/client_text.hpp"
 #include "service/reasons.hpp"
 
 namespace tk::service {
@@ -23,7 +24,7 @@ std::string swHex(std::uint16_t sw) {
 
 ApiError internal(std::string_view method, std::string_view what) {
     const std::string id = newCorrelationId();
-    spdlog::error("INTERNAL error in {} (correlation id {}): {}", method, id, what);
+    spdlog::error("INTERNAL error in {} (correlation id {}): {}", clientText(method), id, what);
     return makeError(Reason::Internal, {}, {{"correlationId", id}});
 }
 
@@ -82,7 +83,7 @@ ApiError errorFromException(const std::exception_ptr& error, bool reachedCard,
     } catch (const card::MalformedData& e) {
         // The card said 90 00 but its data is unusable (or a signature did not verify): the
         // status word was fine, the answer was not.
-        spdlog::warn("{}: unusable answer from the card: {}", method, e.what());
+        spdlog::warn("{}: unusable answer from the card: {}", clientText(method), e.what());
         return makeError(Reason::CardError, e.what(), {{"sw", "9000"}});
     } catch (const card::UnsupportedCard& e) {
         return makeError(Reason::UnsupportedCard, e.what());
@@ -122,7 +123,7 @@ ApiError errorFromException(const std::exception_ptr& error, bool reachedCard,
     } catch (const pcsc::Error& e) {
         if (communicationFailure(e)) {
             // No status word arrived: "0000" is none that ISO 7816 defines.
-            spdlog::warn("{}: unusable answer from the card: {}", method, e.what());
+            spdlog::warn("{}: unusable answer from the card: {}", clientText(method), e.what());
             return makeError(Reason::CardError, e.what(), {{"sw", "0000"}});
         }
         return internal(method, std::string(e.what()) + " (" + e.function() + ")");

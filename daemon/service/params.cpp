@@ -159,14 +159,21 @@ std::optional<card::Bytes> ParamReader::optionalBase64(std::string_view name, bo
         throw invalidParams(field(name), field(name) + " must be a base64 string");
     }
     const auto& text = value->get_ref<const std::string&>();
-    if (maxBytes != 0 && decodedBase64Size(text) > maxBytes) {
+    const auto notBase64 = [&] {
+        return invalidParams(field(name),
+                             field(name) + " is not canonical standard base64 with padding");
+    };
+    const std::optional<std::size_t> size = decodedBase64Size(text);
+    if (!size) {
+        throw notBase64();
+    }
+    if (maxBytes != 0 && *size > maxBytes) {
         throw ApiFailure(Reason::PayloadTooLarge, field(name) + " is too large",
                          {{"field", field(name)}, {"limit", maxBytes}});
     }
     auto bytes = decodeBase64(text);
     if (!bytes) {
-        throw invalidParams(field(name),
-                            field(name) + " is not canonical standard base64 with padding");
+        throw notBase64();
     }
     if (bytes->empty() && !allowEmpty) {
         throw invalidParams(field(name), field(name) + " must not be empty");

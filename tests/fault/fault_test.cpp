@@ -580,6 +580,49 @@ TEST_F(Fault, TruncatedResponses_EachRequestAnsweredOnceThenRecovers) {
     expectHealthyAfterwards();
 }
 
+// Lines of the card's APDU log from line `from` on that match every `name=value` given.
+int countApdus(std::size_t from, const std::map<std::string, std::string>& fields) {
+    const auto lines = apduLog();
+    int n = 0;
+    for (std::size_t i = from; i < lines.size(); ++i) {
+        bool all = lines[i][0] != '#';
+        for (const auto& [name, value] : fields) {
+            all = all && field(lines[i], name) == value;
+        }
+        n += all ? 1 : 0;
+    }
+    return n;
+}
+
+TEST_F(Fault, GetResponseForever_CardErrorAfterBoundedRoundsThenRecovers) {
+    cardControl("fault more-data-forever");
+    auto c = connect();
+    const auto start = Clock::now();
+    const auto r = c->call("sign", signParams(), 60s);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    EXPECT_EQ(reasonOf(r), "CARD_ERROR") << r.dump();
+    const int rounds = countApdus(logStart_, {{"ins", "c0"}, {"fault", "more-data-forever"}});
+    std::cerr << "[fault] 61xx forever: " << rounds << " GET RESPONSE answered 6100, then "
+              << reasonOf(r) << " after " << elapsed << " ms\n";
+    EXPECT_GT(rounds, 0);
+    EXPECT_LE(rounds, 1024);
+    cardControl("fault none");
+    expectHealthyAfterwards();
+}
+
+TEST_F(Fault, WrongLeToVerify_PinPresentedOnceCardError) {
+    cardControl("fault wrong-le-on-ins 20");
+    auto c = connect();
+    const auto r = c->call("sign", signParams(), 60s);
+    EXPECT_EQ(reasonOf(r), "CARD_ERROR") << r.dump();
+    EXPECT_EQ(r["error"]["data"].value("sw", ""), "6c08") << r.dump();
+    // VERIFY with the PIN (P1 00, eight bytes): once, not again with the Le the card asked for.
+    EXPECT_EQ(countApdus(logStart_, {{"ins", "20"}, {"p1", "00"}, {"lc", "8"}}), 1);
+    cardControl("fault none");
+    expectHealthyAfterwards();
+}
+
 // ---- pcscd ----
 
 TEST_F(Fault, PcscdKilledAndRestartedUnderLoad_AnsweredOnceAndServedAgain) {

@@ -36,6 +36,10 @@ class ScriptedCard final : public tk::pcsc::CardChannel {
   public:
     explicit ScriptedCard(ByteView script) : script_(script) {}
 
+    Bytes transmitSecret(std::span<const std::uint8_t> command) override {
+        return transmit(command);
+    }
+
     Bytes transmit(std::span<const std::uint8_t> command) override {
         check(command.size() >= 4);  // every command APDU has a header
         if (script_.size() < 2) {

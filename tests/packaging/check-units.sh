@@ -18,6 +18,10 @@ grep -q "ExecStart=$daemon" "$work/system/tenderkeyd.service"
 
 case "$mode" in
 verify)
+    # Both units: no core dump of a process that holds PINs and plaintexts.
+    for unit in "$work/system/tenderkeyd.service" "$work/user/tenderkeyd.service"; do
+        grep -qx 'LimitCORE=0' "$unit" || { echo "FAIL: $unit has no LimitCORE=0"; exit 1; }
+    done
     # systemd-analyze prints its findings on stderr and may still exit 0: any output fails.
     out=$(systemd-analyze verify --man=no "$work/system/tenderkeyd.service" 2>&1) || {
         echo "$out"; echo "FAIL: systemd-analyze verify (system unit)"; exit 1; }

@@ -252,6 +252,54 @@ TEST(ResponseCompletion, EndlessMoreData_StopsWithError) {
     EXPECT_GE(calls, kMaxCompletedResponse / 256);
 }
 
+TEST(ResponseCompletion, EndlessMoreDataWithoutData_StopsAfterRoundLimit) {
+    std::size_t calls = 0;
+    const RawTransmit endless = [&calls](std::span<const std::uint8_t>) {
+        ++calls;
+        return Bytes{0x61, 0x00};  // more data waits, says the card, and gives none
+    };
+    try {
+        completeResponse(kSelectPiv, endless);
+        FAIL() << "no exception";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), static_cast<std::uint32_t>(SCARD_E_COMM_DATA_LOST));
+    }
+    EXPECT_EQ(calls, kMaxGetResponseRounds + 1);
+}
+
+TEST(ResponseCompletion, EndlessWrongLeToGetResponse_StopsAfterRoundLimit) {
+    std::size_t calls = 0;
+    const RawTransmit endless = [&calls](std::span<const std::uint8_t>) {
+        return ++calls % 2 == 1 ? Bytes{0x61, 0x10} : Bytes{0x6C, 0x10};
+    };
+    EXPECT_THROW(completeResponse(kSelectPiv, endless), Error);
+    EXPECT_EQ(calls, kMaxGetResponseRounds + 1);
+}
+
+const Bytes kVerifyPin{0x00, 0x20, 0x00, 0x80, 0x08, 0x31, 0x32,
+                       0x33, 0x34, 0x35, 0x36, 0xFF, 0xFF};
+
+TEST(ResponseCompletion, WrongLeOnSecretCommand_ReturnedWithoutResend) {
+    ScriptedCard card;
+    card.expect(kVerifyPin, {0x6C, 0x00});
+    EXPECT_EQ(completeResponse(kVerifyPin, card.transmit(), Resend::Never), (Bytes{0x6C, 0x00}));
+    EXPECT_EQ(card.sent(), 1U);
+}
+
+TEST(ResponseCompletion, WrongLeOnOrdinaryCommandWithData_Resent) {
+    ScriptedCard card;
+    card.expect(kVerifyPin, {0x6C, 0x00}).expect(concat({kVerifyPin, {0x00}}), {0x90, 0x00});
+    EXPECT_EQ(completeResponse(kVerifyPin, card.transmit()), (Bytes{0x90, 0x00}));
+}
+
+TEST(ResponseCompletion, MoreDataOnSecretCommand_StillFollowed) {
+    ScriptedCard card;
+    card.expect(kVerifyPin, {0x61, 0x02})
+        .expect({0x00, 0xC0, 0x00, 0x00, 0x02}, {0x01, 0x02, 0x90, 0x00});
+    EXPECT_EQ(completeResponse(kVerifyPin, card.transmit(), Resend::Never),
+              (Bytes{0x01, 0x02, 0x90, 0x00}));
+}
+
 TEST(ResponseCompletion, TransmitFailure_PropagatesTypedError) {
     std::size_t calls = 0;
     const RawTransmit removedMidway = [&calls](std::span<const std::uint8_t>) -> Bytes {

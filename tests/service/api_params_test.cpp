@@ -239,6 +239,21 @@ TEST_F(ApiParams, OversizedBinaryParameterIsPayloadTooLarge) {
     EXPECT_EQ(cms.data()["field"], "cms");
 }
 
+TEST_F(ApiParams, PaddingAloneIsInvalidParamsNotPayloadTooLarge) {
+    // Under a size limit the decoded size is computed first; for "=" it used to wrap around.
+    service->stop(std::chrono::milliseconds(0));
+    options.limits.maxParameterBytes = 16;
+    startService();
+    for (const std::string padding : {"=", "==", "===", "====", "Zg=", "Zm9vY"}) {
+        expectInvalid("sign", {{"certificateId", kCert}, {"data", padding}}, "data");
+        expectInvalid(
+            "decrypt",
+            {{"certificateId", kCert}, {"algorithm", "RSA-OAEP"}, {"ciphertext", padding}},
+            "ciphertext");
+        expectInvalid("decrypt", {{"certificateId", kCert}, {"cms", padding}}, "cms");
+    }
+}
+
 TEST_F(ApiParams, MethodOutsideTheOriginCapabilitiesIsNotPermittedBeforeParamsAreLookedAt) {
     Capabilities readOnly;
     readOnly.add(Capability::Read);

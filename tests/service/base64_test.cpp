@@ -51,5 +51,14 @@ TEST(Base64, DecodedSizeFromLength) {
     EXPECT_EQ(decodedBase64Size("Zm9vYmFy"), 6u);
 }
 
+TEST(Base64, DecodedSizeOfImpossibleLengths_None) {
+    // Counting the padding of these once made the size wrap around to SIZE_MAX.
+    for (const char* text : {"=", "==", "===", "Z", "Zg", "Zg=", "Zm9vY", "Zm9vYmFy="}) {
+        EXPECT_EQ(decodedBase64Size(text), std::nullopt) << text;
+    }
+    EXPECT_EQ(decodedBase64Size("===="), 1u);  // a length that exists; decoding refuses it
+    EXPECT_FALSE(decodeBase64("====").has_value());
+}
+
 }  // namespace
 }  // namespace tk::service

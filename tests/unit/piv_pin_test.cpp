@@ -486,5 +486,28 @@ TEST(PivUnblock, NewPinBadFormat_CardUntouched) {
     EXPECT_TRUE(w.sent().empty());
 }
 
+// ---- commands that carry a secret
+
+// Every command with a PIN or PUK in it goes through transmitSecret (never resent after a
+// 6Cxx by the PC/SC layer), and nothing else does.
+TEST(PivSecrets, CommandsCarryingPinOrPuk_SentAsSecretsOnly) {
+    Warm w;
+    w.token.verifyPin(pin("123456"));
+    w.token.changePin(change("123456", "24681357"));
+    w.token.changePuk(change("12345678", "87654321"));
+    w.card().setPin("24681357", 0);
+    w.token.unblockPin(change("87654321", "314159"));
+    std::vector<std::size_t> carrying;
+    for (std::size_t i = 0; i < w.sent().size(); ++i) {
+        const Bytes& a = w.sent()[i];
+        const bool referenceData = a[1] == 0x20 || a[1] == 0x24 || a[1] == 0x2C;
+        if (referenceData && a.size() > 5) {
+            carrying.push_back(i);
+        }
+    }
+    EXPECT_EQ(carrying.size(), 4U) << apdu::listing(w.sent());
+    EXPECT_EQ(w.card().secretTransmits(), carrying) << apdu::listing(w.sent());
+}
+
 }  // namespace
 }  // namespace tk::card

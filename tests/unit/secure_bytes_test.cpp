@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "card/secure_bytes.hpp"
@@ -101,6 +106,50 @@ TEST(SecureWipe, WipeOnExit_ZerosVector) {
     { const WipeOnExit w(v); }
     EXPECT_EQ(v, (std::vector<std::uint8_t>{0, 0, 0}));
 }
+
+#if defined(__linux__)
+// The VmFlags of the mapping holding `address` (/proc/self/smaps), nullopt when none does.
+std::optional<std::string> vmFlagsAt(const void* address) {
+    const auto at = reinterpret_cast<std::uintptr_t>(address);
+    std::ifstream smaps("/proc/self/smaps");
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        const auto dash = line.find('-');
+        const auto space = line.find(' ');
+        if (dash != std::string::npos && space != std::string::npos && dash < space &&
+            line.find(':') > space) {
+            const auto start = std::stoull(line.substr(0, dash), nullptr, 16);
+            const auto end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+            inside = at >= start && at < end;
+        } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+            return line.substr(8);
+        }
+    }
+    return std::nullopt;
+}
+
+TEST(SecretAllocator, SecureBytesLiveInPagesLeftOutOfCoreDumps) {
+    const SecureBytes pin = SecureBytes::fromText("123456");
+    const auto flags = vmFlagsAt(pin.data());
+    ASSERT_TRUE(flags.has_value());
+    std::istringstream words(*flags);
+    bool dontDump = false;
+    for (std::string word; words >> word;) {
+        dontDump = dontDump || word == "dd";
+    }
+    EXPECT_TRUE(dontDump) << "VmFlags:" << *flags;
+}
+
+TEST(SecretAllocator, ReleasedPagesAreUnmapped) {
+    const void* address = nullptr;
+    {
+        std::basic_string<char, std::char_traits<char>, SecretAllocator<char>> text(5000, 'p');
+        address = text.data();
+        EXPECT_TRUE(vmFlagsAt(address).has_value());
+    }
+    EXPECT_FALSE(vmFlagsAt(address).has_value());
+}
+#endif
 
 }  // namespace
 }  // namespace tk::card

@@ -100,6 +100,11 @@ void CardRunner::send(ByteView payload) {
 
 void CardRunner::answer(const Bytes& command) {
     ++apdus_;
+    if (const std::optional<Bytes> instead = fault_answer(options_.fault, command)) {
+        log_.apdu(command, *instead, "fault=" + options_.fault.describe());
+        send(*instead);
+        return;
+    }
     Bytes response = card_.transmit(command);
     if (options_.fault.kind == Fault::Kind::Garbage ||
         options_.fault.kind == Fault::Kind::Truncate) {
@@ -219,7 +224,8 @@ std::string CardRunner::handle_command(const std::string& line) {
     if (verb == "fault") {
         const std::optional<Fault> f = Fault::parse(arg);
         if (!f) {
-            return "error usage: fault none|garbage|truncate|remove-on-ins XX";
+            return "error usage: fault none|garbage|truncate|more-data-forever|remove-on-ins "
+                   "XX|wrong-le-on-ins XX";
         }
         options_.fault = *f;
         log_.event("fault " + f->describe());

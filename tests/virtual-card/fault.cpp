@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "card_crypto.hpp"
 
@@ -20,15 +21,22 @@ std::optional<Fault> Fault::parse(std::string_view text) {
     if (text == "truncate") {
         return Fault{Kind::Truncate, 0};
     }
-    constexpr std::string_view kRemove = "remove-on-ins";
-    if (text.substr(0, kRemove.size()) == kRemove && text.size() == kRemove.size() + 3) {
-        const char sep = text[kRemove.size()];
+    if (text == "more-data-forever") {
+        return Fault{Kind::MoreDataForever, 0};
+    }
+    for (const auto& [name, kind] :
+         {std::pair{std::string_view("remove-on-ins"), Kind::RemoveOnIns},
+          std::pair{std::string_view("wrong-le-on-ins"), Kind::WrongLeOnIns}}) {
+        if (text.substr(0, name.size()) != name || text.size() != name.size() + 3) {
+            continue;
+        }
+        const char sep = text[name.size()];
         if (sep != ' ' && sep != ':' && sep != '=') {
             return std::nullopt;
         }
         try {
-            const Bytes ins = from_hex(text.substr(kRemove.size() + 1));
-            return Fault{Kind::RemoveOnIns, ins.at(0)};
+            const Bytes ins = from_hex(text.substr(name.size() + 1));
+            return Fault{kind, ins.at(0)};
         } catch (const std::exception&) {
             return std::nullopt;
         }
@@ -42,11 +50,15 @@ std::string Fault::describe() const {
             return "garbage";
         case Kind::Truncate:
             return "truncate";
-        case Kind::RemoveOnIns: {
+        case Kind::RemoveOnIns:
+        case Kind::WrongLeOnIns: {
             char buf[32];
-            std::snprintf(buf, sizeof buf, "remove-on-ins:%02x", ins);
+            std::snprintf(buf, sizeof buf, "%s:%02x",
+                          kind == Kind::RemoveOnIns ? "remove-on-ins" : "wrong-le-on-ins", ins);
             return buf;
         }
+        case Kind::MoreDataForever:
+            return "more-data-forever";
         case Kind::None:
             break;
     }
@@ -67,9 +79,25 @@ Bytes apply_fault(const Fault& fault, const Bytes& response) {
                                                 std::max<std::size_t>(1, response.size() / 2)));
         case Fault::Kind::None:
         case Fault::Kind::RemoveOnIns:
+        case Fault::Kind::MoreDataForever:
+        case Fault::Kind::WrongLeOnIns:
             break;
     }
     return response;
+}
+
+std::optional<Bytes> fault_answer(const Fault& fault, ByteView command) {
+    if (command.size() < 4) {
+        return std::nullopt;
+    }
+    if (fault.kind == Fault::Kind::MoreDataForever && command[1] == 0xC0) {
+        return Bytes{0x61, 0x00};
+    }
+    // A body: a short Lc that is not zero (case 3 or 4), or an extended one.
+    if (fault.kind == Fault::Kind::WrongLeOnIns && command[1] == fault.ins && command.size() > 5) {
+        return Bytes{0x6C, 0x08};
+    }
+    return std::nullopt;
 }
 
 }  // namespace tk::vcard

@@ -116,6 +116,10 @@ ResponseApdu PivToken::transmit(ByteView command) {
     return ResponseApdu(channel_.transmit(command));
 }
 
+ResponseApdu PivToken::transmitSecret(ByteView command) {
+    return ResponseApdu(channel_.transmitSecret(command));
+}
+
 ResponseApdu PivToken::transmitChained(const CommandApdu& command) {
     const std::vector<Bytes> fragments = command.encodeChained();
     for (std::size_t i = 0; i + 1 < fragments.size(); ++i) {
@@ -431,7 +435,7 @@ void PivToken::presentPin(const PinInput& pin, SecurityStatusGuard& guard) {
         const std::uint8_t header[] = {0x00, kInsVerify, 0x00, kRefPin, kReferenceDataBlock};
         std::copy(std::begin(header), std::end(header), apdu.data());
         writeBlock(apdu.data() + 5, *pin.pin);
-        answer = transmit(apdu).sw();
+        answer = transmitSecret(apdu).sw();
     } else {
         Bytes apdu{0x00, kInsVerify, 0x00, kRefPin, kReferenceDataBlock};
         apdu.insert(apdu.end(), kReferenceDataBlock, 0xFF);
@@ -459,7 +463,7 @@ std::uint16_t PivToken::sendReferenceData(std::uint8_t ins, std::uint8_t p2,
     std::copy(std::begin(header), std::end(header), apdu.data());
     writeBlock(apdu.data() + 5, first);
     writeBlock(apdu.data() + 5 + kReferenceDataBlock, second);
-    return transmit(apdu).sw();
+    return transmitSecret(apdu).sw();
 }
 
 std::uint16_t PivToken::pinpadModify(std::uint8_t ins, std::uint8_t p2,

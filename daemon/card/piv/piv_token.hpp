@@ -111,6 +111,8 @@ class PivToken final : public Token {
     KeyUse resolveKeyUse(const std::string& slot, const PinInput& pin);
 
     ResponseApdu transmit(ByteView command);
+    // A command with the PIN or PUK in it: sent once, never resent after a 6Cxx.
+    ResponseApdu transmitSecret(ByteView command);
     // Sends the fragments of a chained command; stops at the first fragment the card refuses
     // and returns that answer.
     ResponseApdu transmitChained(const CommandApdu& command);

@@ -36,6 +36,10 @@ pcsc::Bytes ReattachableToken::Relay::transmit(std::span<const std::uint8_t> com
     return to.transmit(command);
 }
 
+pcsc::Bytes ReattachableToken::Relay::transmitSecret(std::span<const std::uint8_t> command) {
+    return channel().transmitSecret(command);
+}
+
 std::optional<std::uint32_t> ReattachableToken::Relay::featureControlCode(std::uint8_t feature) {
     return channel().featureControlCode(feature);
 }

@@ -65,6 +65,7 @@ class ReattachableToken final : public Token {
     // Forwards to whichever connection is attached.
     struct Relay final : pcsc::CardChannel {
         pcsc::Bytes transmit(std::span<const std::uint8_t> command) override;
+        pcsc::Bytes transmitSecret(std::span<const std::uint8_t> command) override;
         std::optional<std::uint32_t> featureControlCode(std::uint8_t feature) override;
         pcsc::Bytes control(std::uint32_t code, std::span<const std::uint8_t> input) override;
         pcsc::Bytes atr() const override;

@@ -183,6 +183,7 @@ void FakePivCard::setPinpadEntries(std::vector<std::string> entries) {
 
 void FakePivCard::clearLog() {
     transmitted_.clear();
+    secretTransmits_.clear();
     cardSaw_.clear();
     controls_.clear();
     featureQueries_ = 0;
@@ -197,6 +198,11 @@ Bytes FakePivCard::transmit(std::span<const std::uint8_t> command) {
         }
     }
     return process(command);
+}
+
+Bytes FakePivCard::transmitSecret(std::span<const std::uint8_t> command) {
+    secretTransmits_.push_back(transmitted_.size());
+    return transmit(command);
 }
 
 std::optional<std::uint32_t> FakePivCard::featureControlCode(std::uint8_t feature) {

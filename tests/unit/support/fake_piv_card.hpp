@@ -66,6 +66,8 @@ class FakePivCard final : public pcsc::CardChannel {
 
     // ---- what happened
     const std::vector<Bytes>& transmitted() const { return transmitted_; }
+    // The indexes in transmitted() of the commands sent with transmitSecret().
+    const std::vector<std::size_t>& secretTransmits() const { return secretTransmits_; }
     // Every APDU the card processed, including those a pinpad built.
     const std::vector<Bytes>& cardSaw() const { return cardSaw_; }
     const std::vector<std::pair<std::uint32_t, Bytes>>& controls() const { return controls_; }
@@ -74,6 +76,7 @@ class FakePivCard final : public pcsc::CardChannel {
 
     // ---- CardChannel
     Bytes transmit(std::span<const std::uint8_t> command) override;
+    Bytes transmitSecret(std::span<const std::uint8_t> command) override;
     std::optional<std::uint32_t> featureControlCode(std::uint8_t feature) override;
     Bytes control(std::uint32_t code, std::span<const std::uint8_t> input) override;
     Bytes atr() const override;
@@ -115,6 +118,8 @@ class FakePivCard final : public pcsc::CardChannel {
     std::optional<std::uint16_t> pinpadOutcome_;
 
     std::vector<Bytes> transmitted_;
+
+    std::vector<std::size_t> secretTransmits_;
     std::vector<Bytes> cardSaw_;
     std::vector<std::pair<std::uint32_t, Bytes>> controls_;
     std::size_t featureQueries_ = 0;

@@ -98,6 +98,21 @@ TEST(Fault, Parse_AllModes) {
     EXPECT_EQ(Fault::parse("remove-on-ins 2c")->describe(), "remove-on-ins:2c");
 }
 
+TEST(Fault, MoreDataForeverAndWrongLe_AnswerInsteadOfTheCard) {
+    const Fault forever = *Fault::parse("more-data-forever");
+    EXPECT_EQ(forever.describe(), "more-data-forever");
+    EXPECT_EQ(fault_answer(forever, hex("00C0000000")), hex("6100"));
+    EXPECT_EQ(fault_answer(forever, hex("00CB3FFF055C035FC10500")), std::nullopt);
+
+    const Fault wrongLe = *Fault::parse("wrong-le-on-ins 20");
+    EXPECT_EQ(wrongLe.describe(), "wrong-le-on-ins:20");
+    EXPECT_EQ(Fault::parse("wrong-le-on-ins:20")->kind, Fault::Kind::WrongLeOnIns);
+    EXPECT_EQ(fault_answer(wrongLe, hex("002000800831323334353637FF")), hex("6C08"));
+    EXPECT_EQ(fault_answer(wrongLe, hex("00200080")), std::nullopt);  // status query: no body
+    EXPECT_EQ(fault_answer(wrongLe, hex("00A4040000")), std::nullopt);
+    EXPECT_FALSE(Fault::parse("wrong-le-on-ins"));
+}
+
 TEST(Fault, GarbageAndTruncate_ChangeTheResponse) {
     const Bytes response = hex("0102030405069000");
     const Bytes garbage = apply_fault(Fault{Fault::Kind::Garbage, 0}, response);
