@@ -41,6 +41,9 @@ enum class Reason {
     UnsupportedAlgorithm,
     KeyUsage,
     DecryptFailed,
+    NotAttached,
+    AlreadyAttached,
+    OriginNotAllowed,
 };
 
 struct ReasonInfo {
