@@ -35,6 +35,7 @@ if [ "${TK_E2E_PUBLIC_TLS:-}" = 1 ]; then
     export NODE_EXTRA_CA_CERTS="$work/portal-cert.pem"
 fi
 export TK_E2E_PORTAL="$portal_scheme://127.0.0.1:$portal_port"
+export TK_E2E_DAEMON_LOG="$work/tenderkeyd-e2e.log"
 export TK_E2E_ARTIFACTS="$artifacts"
 export TK_E2E_CARD_CTL="$here/../harness/card-ctl"
 export TK_CHROMIUM=${TK_CHROMIUM:-/usr/bin/chromium}
