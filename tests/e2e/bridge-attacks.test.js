@@ -148,18 +148,16 @@ test('a page cannot target the bridge by its window name', async () => {
 });
 
 test('the bridge cannot be framed (CSP frame-ancestors, X-Frame-Options)', async () => {
-  const { page } = session;
-  await page.evaluate((url) => {
-    const frame = document.createElement('iframe');
-    frame.id = 'framed-bridge';
-    frame.src = url;
-    document.body.append(frame);
-  }, bridgeUrl);
+  // From a page that may load it otherwise (not an https page, where mixed content would
+  // block the http frame before the headers are even read).
+  const page = await session.context.newPage();
+  await page.setContent(`<iframe id="framed-bridge" src="${bridgeUrl}"></iframe>`);
   await page.waitForTimeout(1500);
   const framed = page.frames().filter((f) => f !== page.mainFrame());
   assert.equal(framed.length, 1);
   assert.notEqual(framed[0].url(), bridgeUrl);
   assert.equal(await framed[0].$('#status').catch(() => null), null);
+  await page.close();
 });
 
 test('an iframe inside the portal cannot open a bridge of its own', async () => {
@@ -192,7 +190,7 @@ test('the opener navigated to another origin: the bridge stops relaying and clos
   const closed = new Promise((resolve) => bridge.once('close', resolve));
   const other = PORTAL.replace('127.0.0.1', 'localhost');
   await page.goto(`${other}/?mode=direct`);
-  const started = Date.now();
-  await closed;
-  assert.ok(Date.now() - started < 15_000);
+  const outcome = await Promise.race([closed.then(() => 'closed'),
+    new Promise((r) => setTimeout(() => r('still open'), 20_000))]);
+  assert.equal(outcome, 'closed');
 });

@@ -106,7 +106,10 @@ Promise.all([waitPlain(+process.argv[1], "/health"), wait(+process.argv[2], "/ap
 fi
 
 rc=0
-"$node_bin" --test --test-concurrency=1 "$@" || rc=$?
+# TK_E2E_TEST_PATTERN: run only the tests whose name matches (node --test-name-pattern).
+pattern_args=()
+[ -z "${TK_E2E_TEST_PATTERN:-}" ] || pattern_args=(--test-name-pattern "$TK_E2E_TEST_PATTERN")
+"$node_bin" --test --test-concurrency=1 "${pattern_args[@]}" "$@" || rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "---- tenderkeyd log ----" >&2; tail -n 50 "$work/tenderkeyd-e2e.log" >&2
     echo "---- portal log ----" >&2; cat "$work/portal.log" >&2
