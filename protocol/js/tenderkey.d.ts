@@ -30,7 +30,8 @@ export type DaemonReason =
 
 /** Reasons the client raises itself (no JSON-RPC code). */
 export type ClientReason =
-  | 'CONNECTION_FAILED' | 'CONNECTION_CLOSED' | 'RESPONSE_TIMEOUT' | 'POPUP_BLOCKED' | 'BRIDGE_CLOSED';
+  | 'CONNECTION_FAILED' | 'CONNECTION_CLOSED' | 'RESPONSE_TIMEOUT' | 'POPUP_BLOCKED' | 'BRIDGE_CLOSED'
+  | 'USER_CANCELLED';
 
 export type Reason = DaemonReason | ClientReason;
 

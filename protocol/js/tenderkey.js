@@ -52,7 +52,7 @@ export const ERROR_CODES = Object.freeze({
 
 // Reasons the client raises itself; they have no JSON-RPC code.
 export const CLIENT_REASONS = Object.freeze([
-  'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'RESPONSE_TIMEOUT', 'POPUP_BLOCKED', 'BRIDGE_CLOSED',
+  'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'RESPONSE_TIMEOUT', 'POPUP_BLOCKED', 'BRIDGE_CLOSED', 'USER_CANCELLED',
 ]);
 
 export const EVENT_TYPES = Object.freeze(['reader.added', 'reader.removed', 'card.inserted', 'card.removed']);

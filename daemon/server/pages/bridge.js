@@ -33,6 +33,25 @@
       daemonDown: '無法連線至 TenderKey 服務，請確認服務已啟動。',
       closed: '與 TenderKey 的連線已中斷。',
       openerGone: '網站已關閉，此視窗即將關閉。',
+      pinTitle: '請輸入 IC 卡的 PIN 碼',
+      pinOrigin: '網站',
+      pinOperation: '作業',
+      pinSubject: '憑證',
+      pinContent: '內容',
+      pinTries: '剩餘嘗試次數',
+      pinLabel: 'PIN 碼（只在此視窗輸入，網站看不到）',
+      ok: '確定',
+      cancel: '取消',
+      lastTry: '這是最後 1 次嘗試機會：若 PIN 碼錯誤，IC 卡將被鎖定。',
+      confirmLast: '我確認 PIN 碼無誤，要使用最後一次機會',
+      op_sign: '數位簽章',
+      op_decrypt: '解密',
+      op_register: '註冊（以 IC 卡證明身分）',
+      'op_pin.verify': '驗證 PIN 碼',
+      contentData: (fp, size) => `SHA-256 ${fp}（${size} 位元組）`,
+      contentDigest: (fp) => `摘要 ${fp}`,
+      contentEnvelope: (size, to) => `${size} 位元組的加密資料，收件者：${to}`,
+      contentNone: '—',
     },
     en: {
       title: 'TenderKey card connection',
@@ -49,6 +68,25 @@
       daemonDown: 'Cannot reach the TenderKey service; make sure it is running.',
       closed: 'The connection to TenderKey was lost.',
       openerGone: 'The site was closed; this window closes now.',
+      pinTitle: 'Enter the PIN of your card',
+      pinOrigin: 'Site',
+      pinOperation: 'Operation',
+      pinSubject: 'Certificate',
+      pinContent: 'Content',
+      pinTries: 'Tries left',
+      pinLabel: 'PIN (typed only in this window; the site never sees it)',
+      ok: 'OK',
+      cancel: 'Cancel',
+      lastTry: 'This is the last try: a wrong PIN blocks the card.',
+      confirmLast: 'I am sure of the PIN and want to use the last try',
+      op_sign: 'Digital signature',
+      op_decrypt: 'Decryption',
+      op_register: 'Registration (prove the card holder)',
+      'op_pin.verify': 'PIN verification',
+      contentData: (fp, size) => `SHA-256 ${fp} (${size} bytes)`,
+      contentDigest: (fp) => `digest ${fp}`,
+      contentEnvelope: (size, to) => `${size} bytes of encrypted data for ${to}`,
+      contentNone: '—',
     },
   };
   const lang = (navigator.languages ?? [navigator.language ?? ''])
@@ -78,7 +116,9 @@
   let attached = false;
   let lastPing = Date.now();
   let nextId = 1;
-  const pending = new Map(); // daemon request id -> opener request id
+  const pending = new Map(); // daemon request id -> resolve(response)
+  const PIN_METHODS = new Set(['sign', 'decrypt', 'register', 'pin.verify']);
+  let pinQueue = Promise.resolve(); // one PIN dialog at a time
 
   function state(name, key) {
     document.body.dataset.state = name;
@@ -151,7 +191,24 @@
     return out;
   }
 
-  function relay(message) {
+  // One request of this window's own to the daemon; resolves with the response message, or
+  // null when the connection closed first.
+  function daemonCall(method, params) {
+    if (!attached || socket === null || socket.readyState !== WebSocket.OPEN) return Promise.resolve(null);
+    const daemonId = nextId++;
+    return new Promise((resolve) => {
+      pending.set(daemonId, resolve);
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id: daemonId, method, params }));
+    });
+  }
+
+  function answer(id, response, sentToDaemon = true) {
+    if (response === null) toOpener({ type: 'closed', id, outcome: sentToDaemon ? 'unknown' : 'none' });
+    else if ('error' in response) toOpener({ type: 'error', id, error: response.error });
+    else toOpener({ type: 'result', id, result: response.result });
+  }
+
+  async function relay(message) {
     const { id, method, params } = message;
     if (!(typeof id === 'number' || typeof id === 'string')) return;
     if (!Object.prototype.hasOwnProperty.call(RELAYED, method)) {
@@ -159,12 +216,141 @@
       return;
     }
     if (!attached || socket === null || socket.readyState !== WebSocket.OPEN) {
-      toOpener({ type: 'closed', id, outcome: 'none' });
+      answer(id, null, false);
       return;
     }
-    const daemonId = nextId++;
-    pending.set(daemonId, id);
-    socket.send(JSON.stringify({ jsonrpc: '2.0', id: daemonId, method, params: filterParams(method, params) }));
+    const filtered = filterParams(method, params);
+    const wantsPin = PIN_METHODS.has(method) && (filtered.pin === undefined || filtered.pin === '');
+    if (wantsPin) delete filtered.pin; // an empty PIN counts as none
+    const first = await daemonCall(method, filtered);
+    if (!wantsPin || first?.error?.data?.reason !== 'PIN_REQUIRED') {
+      answer(id, first);
+      return;
+    }
+    // The PIN is asked here, in this window, and sent to the daemon only from here.
+    const turn = pinQueue.then(() => askPin(method, filtered));
+    pinQueue = turn.catch(() => {});
+    const entry = await turn;
+    if (entry === null) {
+      toOpener({ type: 'error', id, error: { code: null, message: 'The user cancelled', data: { reason: 'USER_CANCELLED' } } });
+      return;
+    }
+    const withPin = { ...filtered, pin: entry.pin };
+    if (entry.lastAttempt) withPin.lastAttempt = true;
+    entry.pin = '';
+    const second = await daemonCall(method, withPin);
+    withPin.pin = '';
+    answer(id, second);
+  }
+
+  function fromBase64(text) {
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  function hexGroups(bytes) {
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join('');
+    return hex.match(/.{1,4}/g).join(' ');
+  }
+
+  // What the user is asked to approve: the certificate, the tries left and what is signed or
+  // opened, read from the daemon by this window (never from the opener's words).
+  async function pinFacts(method, params) {
+    const facts = { subject: t('contentNone'), tries: null, content: t('contentNone') };
+    let cardId = params.cardId;
+    if (params.certificateId) {
+      const list = await daemonCall('certificates.list', {});
+      const cert = list?.result?.certificates?.find((c) => c.id === params.certificateId);
+      if (cert) {
+        facts.subject = cert.subject;
+        cardId = cert.cardId;
+      }
+    }
+    if (cardId) {
+      const status = await daemonCall('pin.status', { cardId });
+      if (status?.result) facts.tries = status.result.retriesLeft;
+    }
+    try {
+      if (method === 'sign' && typeof params.data === 'string') {
+        const data = fromBase64(params.data);
+        const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+        facts.content = t('contentData')(hexGroups(hash), data.length);
+      } else if (method === 'sign' && typeof params.digest === 'string') {
+        facts.content = t('contentDigest')(hexGroups(fromBase64(params.digest)));
+      } else if (method === 'decrypt') {
+        const envelope = params.cms ?? params.ciphertext;
+        if (typeof envelope === 'string') facts.content = t('contentEnvelope')(fromBase64(envelope).length, facts.subject);
+      }
+    } catch {
+      facts.content = t('contentNone');
+    }
+    return facts;
+  }
+
+  // Grows the window so that everything it shows is visible without scrolling.
+  function fitWindow() {
+    const missing = document.documentElement.scrollHeight - window.innerHeight;
+    if (missing > 0) {
+      try { window.resizeBy(0, missing + 8); } catch { /* the browser may refuse */ }
+    }
+  }
+
+  // Shows the PIN dialog; resolves with {pin, lastAttempt} or null when the user cancels.
+  async function askPin(method, params) {
+    const facts = await pinFacts(method, params);
+    const dialog = $('pin-dialog');
+    $('pin-title').textContent = t('pinTitle');
+    $('pin-origin-label').textContent = t('pinOrigin');
+    $('pin-origin').textContent = bound;
+    $('pin-operation-label').textContent = t('pinOperation');
+    $('pin-operation').textContent = t(`op_${method}`);
+    $('pin-subject-label').textContent = t('pinSubject');
+    $('pin-subject').textContent = facts.subject;
+    $('pin-content-label').textContent = t('pinContent');
+    $('pin-content').textContent = facts.content;
+    $('pin-tries-label').textContent = t('pinTries');
+    $('pin-tries').textContent = facts.tries === null ? t('contentNone') : String(facts.tries);
+    const lastTry = facts.tries === 1;
+    $('pin-last').hidden = !lastTry;
+    $('pin-last').textContent = t('lastTry');
+    $('pin-confirm-last-label').hidden = !lastTry;
+    $('pin-confirm-last').checked = false;
+    $('pin-confirm-last-text').textContent = t('confirmLast');
+    $('pin-label').textContent = t('pinLabel');
+    $('pin-ok').textContent = t('ok');
+    $('pin-cancel').textContent = t('cancel');
+    const input = $('pin-input');
+    input.value = '';
+    dialog.hidden = false;
+    document.body.dataset.pin = 'asking';
+    fitWindow();
+    toOpener({ type: 'attention' });
+    input.focus();
+    return new Promise((resolve) => {
+      const ok = () => {
+        if (input.value === '') return;
+        // At one try left the last try is used only after the user confirmed it here.
+        if (lastTry && !$('pin-confirm-last').checked) return;
+        done({ pin: input.value, lastAttempt: lastTry });
+      };
+      const done = (entry) => {
+        $('pin-ok').onclick = null;
+        $('pin-cancel').onclick = null;
+        input.onkeydown = null;
+        input.value = '';
+        dialog.hidden = true;
+        delete document.body.dataset.pin;
+        resolve(entry);
+      };
+      $('pin-ok').onclick = ok;
+      $('pin-cancel').onclick = () => done(null);
+      input.onkeydown = (event) => {
+        if (event.key === 'Enter') ok();
+        else if (event.key === 'Escape') done(null);
+      };
+    });
   }
 
   function onDaemonMessage(text) {
@@ -179,10 +365,9 @@
       return;
     }
     if (!pending.has(msg.id)) return;
-    const id = pending.get(msg.id);
+    const resolve = pending.get(msg.id);
     pending.delete(msg.id);
-    if ('error' in msg) toOpener({ type: 'error', id, error: msg.error });
-    else toOpener({ type: 'result', id, result: msg.result });
+    resolve(msg);
   }
 
   function attach() {
@@ -220,7 +405,7 @@
       socket = null;
       const wasAttached = attached;
       attached = false;
-      for (const id of pending.values()) toOpener({ type: 'closed', id, outcome: 'unknown' });
+      for (const resolve of pending.values()) resolve(null);
       pending.clear();
       if (wasAttached) {
         toOpener({ type: 'disconnected', code: event.code });
