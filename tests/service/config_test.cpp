@@ -136,7 +136,10 @@ TEST_F(ConfigFile, ExampleFileLoadsAndItsCommentedOriginsAreValid) {
         std::string(TK_SOURCE_DIR) + "/daemon/service/tenderkeyd.example.toml";
     const Config config = loadConfigFile(example);
     EXPECT_EQ(config.listeners.size(), 2u);
-    EXPECT_TRUE(config.origins.empty());
+    // The e-procurement portal is allowed out of the box, without manage.
+    ASSERT_EQ(config.origins.size(), 1u);
+    EXPECT_EQ(config.origins[0].pattern, "https://web.pcc.gov.tw");
+    EXPECT_EQ(config.origins[0].capabilities, Capabilities::defaults());
 
     // Uncomment the [[origins]] examples and load them too.
     std::ifstream in(example);
