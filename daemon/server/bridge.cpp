@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 
 #include "service/origin.hpp"
 
@@ -30,6 +31,8 @@ std::vector<service::Origin> ownTuples(const std::vector<Endpoint>& endpoints) {
     }
     return tuples;
 }
+
+constexpr std::string_view kSecretMembers[] = {"pin", "newPin", "puk", "newPuk"};
 
 BridgeStep refusal(std::string reason, nlohmann::json data = nlohmann::json::object()) {
     BridgeStep step;
@@ -64,6 +67,14 @@ std::vector<std::string> ownWebSocketSources(const std::vector<Endpoint>& endpoi
 bool isOwnOrigin(std::string_view origin, const std::vector<std::string>& own) {
     return std::any_of(own.begin(), own.end(),
                        [&](const std::string& o) { return equalsIgnoreCase(o, origin); });
+}
+
+bool carriesSecret(const nlohmann::json& params) {
+    if (!params.is_object()) {
+        return false;
+    }
+    return std::any_of(std::begin(kSecretMembers), std::end(kSecretMembers),
+                       [&](std::string_view name) { return params.contains(name); });
 }
 
 BridgeStep judgeBridgeRequest(bool bridge, bool attached, std::string_view method,

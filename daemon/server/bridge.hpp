@@ -41,6 +41,9 @@ struct BridgeStep {
 
 inline constexpr std::string_view kAttachMethod = "bridge.attach";
 
+// True when request params carry a PIN or PUK (pin, newPin, puk, newPuk), as a page typed it.
+bool carriesSecret(const nlohmann::json& params);
+
 // `params` of bridge.attach: exactly {"origin": O}, O the canonical ASCII serialisation of an
 // http or https origin (as a browser's MessageEvent.origin gives it) that is not one of the
 // daemon's own. Anything else is INVALID_PARAMS naming the field.

@@ -682,6 +682,10 @@ struct Server::Impl {
                    {{"capability", std::string(service::capabilityName(method->capability))}});
             return;
         }
+        if (!settings.pagePins && !s.bridge && carriesSecret(request.params)) {
+            refuse(s, request.id, "PAGE_PIN_REFUSED", request.method, received);
+            return;
+        }
         if (s.inFlight >= settings.limits.maxInFlightPerConnection) {
             refuse(s, request.id, "BUSY", request.method, received);
             return;
@@ -720,7 +724,7 @@ struct Server::Impl {
         s.origin = origin;
         s.capabilities = *capabilities;
         spdlog::info("connection {} bridge attached origin={}", s.id, origin);
-        enqueue(s, resultMessage(id, json{{"origin", origin}}));
+        enqueue(s, resultMessage(id, json{{"origin", origin}, {"pagePins", settings.pagePins}}));
         logRequest(s.origin, kAttachMethod, "ok", received);
     }
 

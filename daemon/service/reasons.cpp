@@ -5,7 +5,7 @@
 namespace tk::service {
 namespace {
 
-constexpr std::array<ReasonInfo, 31> kReasons{{
+constexpr std::array<ReasonInfo, 32> kReasons{{
     {Reason::ParseError, "PARSE_ERROR", -32700, "Parse error: the message is not valid JSON"},
     {Reason::InvalidRequest, "INVALID_REQUEST", -32600,
      "Invalid request: not a JSON-RPC 2.0 request object"},
@@ -48,6 +48,9 @@ constexpr std::array<ReasonInfo, 31> kReasons{{
     {Reason::AlreadyAttached, "ALREADY_ATTACHED", -32052,
      "The bridge connection is already attached to an origin"},
     {Reason::OriginNotAllowed, "ORIGIN_NOT_ALLOWED", -32053, "The origin is not on the allow-list"},
+    {Reason::PagePinRefused, "PAGE_PIN_REFUSED", -32054,
+     "PINs typed into web pages are refused: the PIN is entered in the TenderKey window or on "
+     "the PIN pad"},
 }};
 
 // The table is indexed by the enum: keep them in the same order.

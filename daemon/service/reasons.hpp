@@ -44,6 +44,7 @@ enum class Reason {
     NotAttached,
     AlreadyAttached,
     OriginNotAllowed,
+    PagePinRefused,
 };
 
 struct ReasonInfo {

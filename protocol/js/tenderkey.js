@@ -48,6 +48,7 @@ export const ERROR_CODES = Object.freeze({
   NOT_ATTACHED: -32051,
   ALREADY_ATTACHED: -32052,
   ORIGIN_NOT_ALLOWED: -32053,
+  PAGE_PIN_REFUSED: -32054,
 });
 
 // Reasons the client raises itself; they have no JSON-RPC code.

@@ -168,12 +168,13 @@ class ServerTest : public ::testing::Test {
   protected:
     void SetUp() override { startServer(); }
 
-    void startServer(service::Limits limits = {}) {
+    void startServer(service::Limits limits = {}, bool pagePins = true) {
         port_ = freePort();
         server::ServerSettings settings;
         settings.listeners = {service::ListenerConfig{"localhost", port_, {}, {}}};
         settings.limits = limits;
         settings.version = "0.1.0";
+        settings.pagePins = pagePins;
         server_ = std::make_unique<server::Server>(
             api_, settings,
             lookupOf({{kPortal, Capabilities::defaults()}, {kAdmin, Capabilities::all()}}));
@@ -385,7 +386,7 @@ TEST_F(ServerTest, Bridge_OwnOrigin_OnlyAttachFirstThenJudgedAsTheAttachedOrigin
     EXPECT_EQ(api_.callCount(), 0);
 
     const auto attached = bridge->call("bridge.attach", {{"origin", kPortal}});
-    EXPECT_EQ(attached["result"], (json{{"origin", kPortal}}));
+    EXPECT_EQ(attached["result"], (json{{"origin", kPortal}, {"pagePins", true}}));
     // The service sees the attached origin, never the bridge's own.
     EXPECT_EQ(bridge->call("system.info")["result"]["origin"], kPortal);
     // kPortal's entry has the default set: no manage.
@@ -399,6 +400,26 @@ TEST_F(ServerTest, Bridge_OwnOrigin_OnlyAttachFirstThenJudgedAsTheAttachedOrigin
     EXPECT_EQ(viaLocalhost->call("bridge.attach", {{"origin", kAdmin}})["result"]["origin"],
               kAdmin);
     EXPECT_EQ(reasonOf(viaLocalhost->call("pin.verify")), "NO_CARD");  // manage granted
+}
+
+TEST_F(ServerTest, PagePinsOff_PageRequestsWithSecretsRefused_BridgeToldAndItsPinsPass) {
+    server_.reset();
+    startServer({}, false);
+    auto portal = client(kPortal);
+    for (const std::string member : {"pin", "newPin", "puk", "newPuk"}) {
+        EXPECT_EQ(reasonOf(portal->call("sign", {{"certificateId", "c"}, {member, "123456"}})),
+                  "PAGE_PIN_REFUSED")
+            << member;
+    }
+    EXPECT_EQ(api_.callCount(), 0);
+    EXPECT_EQ(reasonOf(portal->call("sign", {{"certificateId", "c"}})), "NO_CARD");
+
+    auto bridge = client("http://127.0.0.1:" + std::to_string(port_));
+    EXPECT_EQ(bridge->call("bridge.attach", {{"origin", kPortal}})["result"]["pagePins"], false);
+    // The bridge window's own PIN entry goes through.
+    EXPECT_EQ(reasonOf(bridge->call("sign", {{"certificateId", "c"}, {"pin", "123456"}})),
+              "NO_CARD");
+    EXPECT_EQ(api_.callCount(), 2);
 }
 
 TEST_F(ServerTest, Bridge_AttachFromAPortalConnection_MethodNotFound) {

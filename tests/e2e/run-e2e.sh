@@ -51,7 +51,13 @@ if [ -n "${TK_E2E_EC_9A:-}" ]; then
     # shellcheck disable=SC2086
     "$here/provision-ec-9a.sh" $TK_E2E_EC_9A
 fi
-"$daemon_bin" --dev --port "$daemon_port" --log-level info \
+# TK_E2E_PAGE_PINS=0: the daemon's configuration refuses PINs typed into pages.
+config_args=()
+if [ "${TK_E2E_PAGE_PINS:-}" = 0 ]; then
+    printf '[pin]\npage_supplied = false\n' >"$work/tenderkeyd.toml"
+    config_args=(--config "$work/tenderkeyd.toml")
+fi
+"$daemon_bin" "${config_args[@]}" --dev --port "$daemon_port" --log-level info \
     --allow-origin "$TK_E2E_PORTAL" >"$work/tenderkeyd-e2e.log" 2>&1 &
 daemon_pid=$!
 ca_args=(--ca "$TK_VCARD_CA_0")

@@ -131,6 +131,14 @@ TEST_F(ConfigFile, EmptyFileGivesTheDefaults) {
     EXPECT_FALSE(config.allowNoPinKeys);
 }
 
+TEST_F(ConfigFile, PinPageSupplied_DefaultTrue_FalseTurnsPagePinsOff) {
+    EXPECT_TRUE(loadConfigFile(write("")).pagePins);
+    EXPECT_TRUE(loadConfigFile(write("[pin]\npage_supplied = true\n")).pagePins);
+    EXPECT_FALSE(loadConfigFile(write("[pin]\npage_supplied = false\n")).pagePins);
+    EXPECT_THROW(loadConfigFile(write("[pin]\npage_supplied = \"no\"\n")), ConfigError);
+    EXPECT_THROW(loadConfigFile(write("[pin]\nsupplied = false\n")), ConfigError);
+}
+
 TEST_F(ConfigFile, ExampleFileLoadsAndItsCommentedOriginsAreValid) {
     const std::string example =
         std::string(TK_SOURCE_DIR) + "/daemon/service/tenderkeyd.example.toml";

@@ -114,6 +114,7 @@
   let bound = null; // the opener's origin, once bound
   let socket = null;
   let attached = false;
+  let pagePins = true; // false: the administrator refuses PINs typed into pages
   let lastPing = Date.now();
   let nextId = 1;
   const pending = new Map(); // daemon request id -> resolve(response)
@@ -222,6 +223,14 @@
     const filtered = filterParams(method, params);
     const wantsPin = PIN_METHODS.has(method) && (filtered.pin === undefined || filtered.pin === '');
     if (wantsPin) delete filtered.pin; // an empty PIN counts as none
+    if (!wantsPin && !pagePins && filtered.pin !== undefined) {
+      toOpener({
+        type: 'error',
+        id,
+        error: { code: -32054, message: 'PINs typed into web pages are refused', data: { reason: 'PAGE_PIN_REFUSED' } },
+      });
+      return;
+    }
     const first = await daemonCall(method, filtered);
     if (!wantsPin || first?.error?.data?.reason !== 'PIN_REQUIRED') {
       answer(id, first);
@@ -396,6 +405,7 @@
         return;
       }
       attached = true;
+      pagePins = msg.result?.pagePins !== false;
       state('ready', 'ready');
       showSite(bound);
       $('hint').textContent = t('keepOpen');
