@@ -176,13 +176,20 @@ test('an iframe inside the portal cannot open a bridge of its own', async () => 
   await popup.close();
 });
 
-test('the bridge opened without an opener refuses to run', async () => {
-  const { context } = session;
+test('the bridge opened without an opener refuses to run (in the browser\'s language)', async () => {
+  const { context, browser } = session;
   const page = await context.newPage();
   await page.goto(bridgeUrl);
   await page.waitForSelector('body[data-state="error"]');
   assert.equal(await page.textContent('#status'), '此視窗須由網站開啟，不能單獨使用。');
   await page.close();
+  const english = await browser.newContext({ locale: 'en-US' });
+  const en = await english.newPage();
+  await en.goto(bridgeUrl);
+  await en.waitForSelector('body[data-state="error"]');
+  assert.equal(await en.textContent('#status'), 'This window must be opened by a site; it cannot be used on its own.');
+  assert.equal(await en.getAttribute('html', 'lang'), 'en');
+  await english.close();
 });
 
 test('the opener navigated to another origin: the bridge stops relaying and closes itself', async () => {
