@@ -37,3 +37,15 @@ test('the PIN typed in the bridge window is accepted', async () => {
   const result = await pending;
   assert.equal(result.state, 'ok', result.text);
 });
+
+test('the bridge window closes itself as soon as the portal window closes', async () => {
+  const { page } = session;
+  const closed = new Promise((resolve) => bridge.once('close', resolve));
+  const started = Date.now();
+  await page.close();
+  const outcome = await Promise.race([closed.then(() => 'closed'),
+    new Promise((r) => setTimeout(() => r('still open'), 5_000))]);
+  // Well before the 10 s heartbeat limit: the bridge watches opener.closed.
+  assert.equal(outcome, 'closed');
+  assert.ok(Date.now() - started < 5_000);
+});
