@@ -35,7 +35,8 @@ done
 
 scripts/install-deps.sh
 cmake --preset default >/dev/null
-cmake --build --preset default
+# Only what this script runs: the daemon and the virtual card (not the tests).
+cmake --build --preset default --target tenderkeyd tenderkey-vcard
 
 state="$top/build/run-card"
 mkdir -p "$state"
@@ -60,6 +61,14 @@ if [ "$virtual" = 0 ] && real_reader; then
 fi
 
 command -v socat >/dev/null || { echo "run.sh: socat missing (scripts/install-deps.sh)" >&2; exit 1; }
+cat <<EOF
+run.sh: the demo portal as a public site would use TenderKey (through the bridge window), in
+another terminal:
+    node tests/e2e/portal/server.js --port 8080 --mode bridge --ca $state/card0/ca.pem \\
+        --daemon-url ws://127.0.0.1:$port/
+  then open http://127.0.0.1:8080/ and click 連線 TenderKey (or ?mode=direct for a direct
+  connection from this loopback page).
+EOF
 sock="$state/tenderkeyd.sock"
 rm -f "$sock"
 echo "run.sh: no card reader attached; running on a virtual PIV card (PIN 123456, PUK 12345678)"

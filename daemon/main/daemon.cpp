@@ -162,7 +162,8 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
     std::unique_ptr<service::ApiService> service;
     std::unique_ptr<server::Server> server;
     try {
-        server::ServerSettings settings{config.listeners, config.limits, TK_VERSION};
+        server::ServerSettings settings{config.listeners, config.limits, TK_VERSION,
+                                        config.pagePins};
         service = service::makeService(config, TK_VERSION);
         server = std::make_unique<server::Server>(*service, settings, lookupOf(policy));
     } catch (const server::ServerError& e) {

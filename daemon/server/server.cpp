@@ -13,8 +13,11 @@
 #include <thread>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 #include "card/secure_bytes.hpp"
+#include "server/bridge.hpp"
+#include "server/http_router.hpp"
 #include "server/json_rpc.hpp"
 #include "server/mailbox.hpp"
 #include "service/client_text.hpp"
@@ -41,8 +44,10 @@ using MessageBuffer = std::basic_string<char, std::char_traits<char>, card::Secr
 struct Session {
     std::uint64_t id = 0;
     lws* wsi = nullptr;
-    std::string origin;
+    std::string origin;  // the handshake's, or for a bridge connection the attached one
     service::Capabilities capabilities;
+    bool bridge = false;    // the handshake Origin is one of the daemon's own
+    bool attached = false;  // bridge only: bridge.attach succeeded
     int inFlight = 0;
     std::deque<std::string> outgoing;  // each message preceded by LWS_PRE spare bytes
     MessageBuffer message;             // the message being reassembled from fragments
@@ -56,6 +61,9 @@ struct PerConnection {
     Session* session;
     unsigned healthLength;
     char health[240];
+    const char* page;  // a page being written (static bytes), and how much of it went out
+    std::size_t pageLength;
+    std::size_t pageSent;
 };
 
 std::optional<std::string> header(lws* wsi, lws_token_indexes token) {
@@ -151,12 +159,16 @@ struct Server::Impl {
         : api(api),
           settings(std::move(settings)),
           origins(std::move(origins)),
-          endpoints(endpointsFor(this->settings.listeners)) {}
+          endpoints(endpointsFor(this->settings.listeners)),
+          own(ownOrigins(endpoints)),
+          webSocketSources(ownWebSocketSources(endpoints)) {}
 
     service::Api& api;
     ServerSettings settings;
     OriginLookup origins;  // network thread once running
     std::vector<Endpoint> endpoints;
+    std::vector<std::string> own;               // the daemon's own origins (bridge connections)
+    std::vector<std::string> webSocketSources;  // the pages' CSP connect-src
     std::vector<std::string> vhostNames;
     std::array<lws_protocols, 2> protocols{};
     std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
@@ -330,6 +342,9 @@ struct Server::Impl {
         origins = std::move(next);
         int closed = 0;
         for (auto& [id, s] : sessions) {
+            if (s->bridge && !s->attached) {
+                continue;  // acts for no origin yet
+            }
             const auto capabilities = origins ? origins(s->origin) : std::nullopt;
             if (!capabilities) {
                 requestClose(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "origin no longer allowed");
@@ -408,7 +423,7 @@ struct Server::Impl {
                                header(wsi, WSI_TOKEN_CONNECTION), header(wsi, WSI_TOKEN_VERSION),
                                header(wsi, WSI_TOKEN_KEY)};
         HandshakeVerdict verdict =
-            judgeUpgrade(request, listenerOf(wsi), origins, static_cast<int>(sessions.size()),
+            judgeUpgrade(request, listenerOf(wsi), admission(), static_cast<int>(sessions.size()),
                          settings.limits.maxConnections);
         if (verdict.status == 0 && draining) {
             verdict = {503, "shutting down", {}};
@@ -422,6 +437,17 @@ struct Server::Impl {
         return -1;  // close: the response above is all the client gets
     }
 
+    // The handshake's Origin check: the allow-list, and the daemon's own origins, which open a
+    // bridge connection with no capability until it attaches.
+    OriginLookup admission() const {
+        return [this](std::string_view origin) -> std::optional<service::Capabilities> {
+            if (isOwnOrigin(origin, own)) {
+                return service::Capabilities{};
+            }
+            return origins ? origins(origin) : std::nullopt;
+        };
+    }
+
     int onHttp(lws* wsi, PerConnection* pc, std::string_view path) {
         const auto host = header(wsi, WSI_TOKEN_HOST);
         const auto listener = listenerOf(wsi);
@@ -433,11 +459,15 @@ struct Server::Impl {
         char* uri = nullptr;
         int uriLength = 0;
         const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
-        if (method != LWSHUMETH_GET || path != "/health" || pc == nullptr) {
+        const HttpRoute route = routeHttp(method == LWSHUMETH_GET, path);
+        if (route.kind == HttpRoute::Kind::NotFound || pc == nullptr) {
             if (!writeEmptyResponse(wsi, 404, false)) {
                 return -1;
             }
             return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+        }
+        if (route.kind == HttpRoute::Kind::Page) {
+            return startPage(wsi, pc, *route.page);
         }
         int readers = 0;
         try {
@@ -466,7 +496,61 @@ struct Server::Impl {
         return 0;
     }
 
+    int startPage(lws* wsi, PerConnection* pc, const Page& page) {
+        std::array<unsigned char, LWS_PRE + 2048> buffer{};
+        unsigned char* start = buffer.data() + LWS_PRE;
+        unsigned char* p = start;
+        unsigned char* end = buffer.data() + buffer.size() - 1;
+        const std::string contentType(page.contentType);
+        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, contentType.c_str(), page.body.size(),
+                                        &p, end) != 0) {
+            return -1;
+        }
+        for (const auto& [name, value] : pageHeaders(page, webSocketSources)) {
+            if (name == "Content-Type") {
+                continue;
+            }
+            const std::string field = name + ":";
+            if (lws_add_http_header_by_name(wsi,
+                                            reinterpret_cast<const unsigned char*>(field.c_str()),
+                                            reinterpret_cast<const unsigned char*>(value.data()),
+                                            static_cast<int>(value.size()), &p, end) != 0) {
+                return -1;
+            }
+        }
+        if (lws_finalize_write_http_header(wsi, start, &p, end) != 0) {
+            return -1;
+        }
+        pc->page = page.body.data();
+        pc->pageLength = page.body.size();
+        pc->pageSent = 0;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+
+    int writePageChunk(lws* wsi, PerConnection* pc) {
+        constexpr std::size_t kChunk = 16 * 1024;
+        const std::size_t length = std::min(kChunk, pc->pageLength - pc->pageSent);
+        const bool last = pc->pageSent + length == pc->pageLength;
+        std::vector<unsigned char> buffer(LWS_PRE + length);
+        std::memcpy(buffer.data() + LWS_PRE, pc->page + pc->pageSent, length);
+        if (lws_write(wsi, buffer.data() + LWS_PRE, length,
+                      last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != static_cast<int>(length)) {
+            return -1;
+        }
+        pc->pageSent += length;
+        if (!last) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        pc->page = nullptr;
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+    }
+
     int onHttpWriteable(lws* wsi, PerConnection* pc) {
+        if (pc != nullptr && pc->page != nullptr) {
+            return writePageChunk(wsi, pc);
+        }
         if (pc == nullptr || pc->healthLength == 0) {
             return 0;
         }
@@ -485,7 +569,7 @@ struct Server::Impl {
 
     int onEstablished(lws* wsi, PerConnection* pc) {
         const auto origin = header(wsi, WSI_TOKEN_ORIGIN);
-        const auto capabilities = origin && origins ? origins(*origin) : std::nullopt;
+        const auto capabilities = origin ? admission()(*origin) : std::nullopt;
         if (pc == nullptr || !capabilities) {
             return -1;  // cannot happen: the same checks passed moments ago
         }
@@ -494,6 +578,7 @@ struct Server::Impl {
         s->wsi = wsi;
         s->origin = *origin;
         s->capabilities = *capabilities;
+        s->bridge = isOwnOrigin(*origin, own);
         pc->session = s;
         sessions.emplace(s->id, s);
         ++openConnections;
@@ -592,6 +677,16 @@ struct Server::Impl {
             return;
         }
         auto& request = std::get<Request>(reading);
+        const BridgeStep step =
+            judgeBridgeRequest(s.bridge, s.attached, request.method, request.params, own);
+        if (step.kind == BridgeStep::Kind::Refuse) {
+            refuse(s, request.id, step.reason, request.method, received, step.data);
+            return;
+        }
+        if (step.kind == BridgeStep::Kind::Attach) {
+            attach(s, request.id, step.origin, received);
+            return;
+        }
         const service::MethodInfo* method = service::findMethod(request.method);
         if (method == nullptr) {
             refuse(s, request.id, "METHOD_NOT_FOUND", request.method, received);
@@ -600,6 +695,10 @@ struct Server::Impl {
         if (!s.capabilities.has(method->capability)) {
             refuse(s, request.id, "NOT_PERMITTED", request.method, received,
                    {{"capability", std::string(service::capabilityName(method->capability))}});
+            return;
+        }
+        if (!settings.pagePins && !s.bridge && carriesSecret(request.params)) {
+            refuse(s, request.id, "PAGE_PIN_REFUSED", request.method, received);
             return;
         }
         if (s.inFlight >= settings.limits.maxInFlightPerConnection) {
@@ -624,6 +723,24 @@ struct Server::Impl {
             error.data = {{"correlationId", correlation}};
             done(std::nullopt, std::move(error));
         }
+    }
+
+    // From now on the bridge connection is judged as `origin`: its allow-list entry's
+    // capabilities, its name in registration tokens, system.info and the logs, and it is closed
+    // when a reload removes that entry.
+    void attach(Session& s, const json& id, const std::string& origin, Clock::time_point received) {
+        const auto capabilities = origins ? origins(origin) : std::nullopt;
+        if (!capabilities) {
+            spdlog::info("connection {} bridge attach refused origin={}", s.id, origin);
+            refuse(s, id, "ORIGIN_NOT_ALLOWED", kAttachMethod, received);
+            return;
+        }
+        s.attached = true;
+        s.origin = origin;
+        s.capabilities = *capabilities;
+        spdlog::info("connection {} bridge attached origin={}", s.id, origin);
+        enqueue(s, resultMessage(id, json{{"origin", origin}, {"pagePins", settings.pagePins}}));
+        logRequest(s.origin, kAttachMethod, "ok", received);
     }
 
     service::Completion completionFor(const Session& s, json id, std::string method,

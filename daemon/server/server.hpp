@@ -16,6 +16,9 @@ struct ServerSettings {
     std::vector<service::ListenerConfig> listeners{service::ListenerConfig{}};
     service::Limits limits;
     std::string version;  // x.y.z, for GET /health
+    // false: requests of pages (direct connections) that carry a PIN or PUK are refused
+    // (PAGE_PIN_REFUSED); the bridge window refuses those it would relay and asks itself.
+    bool pagePins = true;
 };
 
 // The WebSocket API of PROTOCOL.md on libwebsockets: loopback listeners (one vhost each),

@@ -244,7 +244,7 @@ class TomlReader {
         config.sourceFile = file_;
         onlyKeys(root,
                  {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
-                  "pkcs11"},
+                  "pkcs11", "pin"},
                  {});
         if (const toml::node* node = root.get("pkcs11")) {
             readPkcs11(table(*node, "pkcs11"), config);
@@ -257,6 +257,13 @@ class TomlReader {
         }
         if (const toml::node* node = root.get("log")) {
             readLog(table(*node, "log"), config);
+        }
+        if (const toml::node* node = root.get("pin")) {
+            const toml::table& pin = table(*node, "pin");
+            onlyKeys(pin, {"page_supplied"}, "[pin]");
+            if (const toml::node* value = pin.get("page_supplied")) {
+                config.pagePins = boolean(*value, "pin.page_supplied");
+            }
         }
         if (const toml::node* node = root.get("limits")) {
             readLimits(table(*node, "limits"), config.limits);

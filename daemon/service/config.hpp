@@ -46,6 +46,9 @@ struct Config {
     std::string logSink = "auto";   // auto (journald under systemd, else stderr), stderr, journald
     bool developmentMode = false;   // --dev: Virtual PCD readers are used
     bool allowNoPinKeys = false;    // keys that need no PIN (PIV 9E) become usable
+    // [pin] page_supplied = false: a request of a page that carries a PIN or PUK is refused,
+    // so secrets come only from the bridge window or a PIN pad.
+    bool pagePins = true;
     // [pkcs11] modules: absolute paths of PKCS#11 modules (also --pkcs11-module).
     std::vector<std::string> pkcs11Modules;
     // [pkcs11] prefer = "pkcs11": a module's token is used even for a card with the PIV

@@ -5,7 +5,7 @@
 namespace tk::service {
 namespace {
 
-constexpr std::array<ReasonInfo, 29> kReasons{{
+constexpr std::array<ReasonInfo, 33> kReasons{{
     {Reason::ParseError, "PARSE_ERROR", -32700, "Parse error: the message is not valid JSON"},
     {Reason::InvalidRequest, "INVALID_REQUEST", -32600,
      "Invalid request: not a JSON-RPC 2.0 request object"},
@@ -45,6 +45,14 @@ constexpr std::array<ReasonInfo, 29> kReasons{{
     {Reason::KeyUsage, "KEY_USAGE", -32042, "The key may not be used for this operation"},
     {Reason::DecryptFailed, "DECRYPT_FAILED", -32043,
      "The ciphertext does not decrypt with this key"},
+    {Reason::NotAttached, "NOT_ATTACHED", -32051,
+     "A bridge connection must first attach to an origin (bridge.attach)"},
+    {Reason::AlreadyAttached, "ALREADY_ATTACHED", -32052,
+     "The bridge connection is already attached to an origin"},
+    {Reason::OriginNotAllowed, "ORIGIN_NOT_ALLOWED", -32053, "The origin is not on the allow-list"},
+    {Reason::PagePinRefused, "PAGE_PIN_REFUSED", -32054,
+     "PINs typed into web pages are refused: the PIN is entered in the TenderKey window or on "
+     "the PIN pad"},
 }};
 
 // The table is indexed by the enum: keep them in the same order.

@@ -42,6 +42,10 @@ enum class Reason {
     UnsupportedAlgorithm,
     KeyUsage,
     DecryptFailed,
+    NotAttached,
+    AlreadyAttached,
+    OriginNotAllowed,
+    PagePinRefused,
 };
 
 struct ReasonInfo {

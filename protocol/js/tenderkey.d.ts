@@ -26,10 +26,13 @@ export type DaemonReason =
   | 'PIN_FORMAT'
   | 'PIN_INCORRECT' | 'PIN_BLOCKED' | 'PUK_INCORRECT' | 'PUK_BLOCKED' | 'PINPAD_CANCELLED'
   | 'PINPAD_TIMEOUT' | 'PIN_LAST_ATTEMPT' | 'NOT_PERMITTED' | 'CERTIFICATE_NOT_FOUND'
-  | 'UNSUPPORTED_ALGORITHM' | 'KEY_USAGE' | 'DECRYPT_FAILED';
+  | 'UNSUPPORTED_ALGORITHM' | 'KEY_USAGE' | 'DECRYPT_FAILED' | 'NOT_ATTACHED' | 'ALREADY_ATTACHED'
+  | 'ORIGIN_NOT_ALLOWED' | 'PAGE_PIN_REFUSED';
 
 /** Reasons the client raises itself (no JSON-RPC code). */
-export type ClientReason = 'CONNECTION_FAILED' | 'CONNECTION_CLOSED' | 'RESPONSE_TIMEOUT';
+export type ClientReason =
+  | 'CONNECTION_FAILED' | 'CONNECTION_CLOSED' | 'RESPONSE_TIMEOUT' | 'POPUP_BLOCKED' | 'BRIDGE_CLOSED'
+  | 'USER_CANCELLED';
 
 export type Reason = DaemonReason | ClientReason;
 
@@ -330,3 +333,33 @@ export interface TenderKeyClient {
 
 /** Opens a connection; rejects with TenderKeyError CONNECTION_FAILED when it cannot. */
 export declare function connect(options?: ConnectOptions): Promise<TenderKeyClient>;
+
+export declare const DEFAULT_BRIDGE_URL: string;
+export declare const DEFAULT_BRIDGE_CONNECT_TIMEOUT_MS: number;
+export declare const BRIDGE_HEARTBEAT_MS: number;
+
+export interface BridgeOptions {
+  /** The daemon's bridge page; default http://127.0.0.1:61261/bridge. */
+  url?: string;
+  /** Default for every request, ms; default 130 000. */
+  timeoutMs?: number;
+  /** Until the bridge window is connected and attached, ms; default 60 000. */
+  connectTimeoutMs?: number;
+  /** window.open features; default "popup,width=520,height=420". */
+  features?: string;
+  /** The window that opens the bridge; default globalThis.window. */
+  window?: Window;
+}
+
+/** The client of openBridge(): the methods and events of connect(), through the bridge window. */
+export interface TenderKeyBridgeClient extends Omit<TenderKeyClient, 'url'> {
+  /** The bridge window. */
+  readonly window: Window;
+}
+
+/**
+ * Opens the daemon's bridge window (call synchronously inside a user gesture) and resolves
+ * once it is attached to this page's origin. Rejects with POPUP_BLOCKED, BRIDGE_CLOSED,
+ * ORIGIN_NOT_ALLOWED or CONNECTION_FAILED. Never reconnects.
+ */
+export declare function openBridge(options?: BridgeOptions): Promise<TenderKeyBridgeClient>;

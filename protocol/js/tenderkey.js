@@ -46,10 +46,16 @@ export const ERROR_CODES = Object.freeze({
   UNSUPPORTED_ALGORITHM: -32041,
   KEY_USAGE: -32042,
   DECRYPT_FAILED: -32043,
+  NOT_ATTACHED: -32051,
+  ALREADY_ATTACHED: -32052,
+  ORIGIN_NOT_ALLOWED: -32053,
+  PAGE_PIN_REFUSED: -32054,
 });
 
 // Reasons the client raises itself; they have no JSON-RPC code.
-export const CLIENT_REASONS = Object.freeze(['CONNECTION_FAILED', 'CONNECTION_CLOSED', 'RESPONSE_TIMEOUT']);
+export const CLIENT_REASONS = Object.freeze([
+  'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'RESPONSE_TIMEOUT', 'POPUP_BLOCKED', 'BRIDGE_CLOSED', 'USER_CANCELLED',
+]);
 
 export const EVENT_TYPES = Object.freeze(['reader.added', 'reader.removed', 'card.inserted', 'card.removed']);
 
@@ -426,4 +432,281 @@ class Client {
 // with a TenderKeyError CONNECTION_FAILED when it cannot be opened.
 export function connect(options = {}) {
   return Client.create(options);
+}
+
+// ---------- bridge window ----------
+
+export const DEFAULT_BRIDGE_URL = 'http://127.0.0.1:61261/bridge';
+export const DEFAULT_BRIDGE_CONNECT_TIMEOUT_MS = 60_000;
+export const BRIDGE_HEARTBEAT_MS = 2_000;
+const BRIDGE_WATCH_MS = 500;
+const BRIDGE_FEATURES = 'popup,width=520,height=420';
+
+function bridgeWindowName() {
+  const bytes = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(bytes);
+  return `tenderkey-bridge-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+// The client of openBridge(): the methods and events of connect(), relayed over postMessage
+// through the bridge window, which holds the WebSocket to the daemon.
+class BridgeClient {
+  #window;
+  #popup;
+  #bridgeOrigin;
+  #timeoutMs;
+  #nextId = 1;
+  #pending = new Map(); // id -> { resolve, reject, timer, method }
+  #listeners = new Map();
+  #subscribed = false;
+  #open = false;
+  #heartbeat = null;
+  #watch = null;
+  #onMessage = (event) => this.#receive(event);
+
+  constructor({ window, popup, bridgeOrigin, timeoutMs }) {
+    this.#window = window;
+    this.#popup = popup;
+    this.#bridgeOrigin = bridgeOrigin;
+    this.#timeoutMs = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  get connected() {
+    return this.#open;
+  }
+
+  get subscribed() {
+    return this.#subscribed;
+  }
+
+  /** The bridge window (for focusing it). */
+  get window() {
+    return this.#popup;
+  }
+
+  on(type, listener) {
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
+    this.#listeners.get(type).add(listener);
+    return () => this.off(type, listener);
+  }
+
+  off(type, listener) {
+    this.#listeners.get(type)?.delete(listener);
+  }
+
+  #emit(type, payload) {
+    for (const listener of [...(this.#listeners.get(type) ?? [])]) {
+      try {
+        listener(payload);
+      } catch (err) {
+        if (type !== 'error' && (this.#listeners.get('error')?.size ?? 0) > 0) this.#emit('error', err);
+        else console.error(err);
+      }
+    }
+  }
+
+  // Waits for the bridge's ready message, binds it to this page's origin (the first message
+  // it receives from us), and resolves once the daemon accepted the attach.
+  start(connectTimeoutMs) {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#starting = null;
+        if (error) {
+          this.#stop();
+          try { this.#popup.close(); } catch { /* already gone */ }
+          reject(error);
+        } else {
+          resolve(this);
+        }
+      };
+      const timer = setTimeout(() => finish(new TenderKeyError('CONNECTION_FAILED', {
+        message: `the bridge window did not connect within ${connectTimeoutMs} ms`,
+      })), connectTimeoutMs);
+      this.#starting = finish;
+      this.#window.addEventListener('message', this.#onMessage);
+      this.#watch = setInterval(() => this.#checkPopup(), BRIDGE_WATCH_MS);
+    });
+  }
+
+  #starting = null;
+
+  #post(message) {
+    try {
+      this.#popup.postMessage(message, this.#bridgeOrigin);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #receive(event) {
+    // Only the bridge window we opened, at the daemon's origin; nothing else is listened to.
+    if (event.source !== this.#popup || event.origin !== this.#bridgeOrigin) return;
+    const msg = event.data;
+    if (msg === null || typeof msg !== 'object') return;
+    switch (msg.type) {
+      case 'tenderkey-bridge-ready':
+        if (this.#starting) this.#post({ type: 'hello' });
+        return;
+      case 'attached':
+        if (!this.#starting) return;
+        this.#open = true;
+        this.#heartbeat = setInterval(() => this.#post({ type: 'ping' }), BRIDGE_HEARTBEAT_MS);
+        this.#starting(null);
+        return;
+      case 'failed':
+        if (this.#starting) this.#starting(new TenderKeyError(typeof msg.reason === 'string' ? msg.reason : 'CONNECTION_FAILED'));
+        return;
+      case 'attention':
+        try { this.#popup.focus(); } catch { /* cannot focus */ }
+        return;
+      case 'event':
+        if (msg.params !== null && typeof msg.params === 'object' && typeof msg.params.type === 'string') {
+          this.#emit(msg.params.type, msg.params);
+          this.#emit('event', msg.params);
+        }
+        return;
+      case 'disconnected':
+        this.#closed({ code: msg.code });
+        return;
+      case 'result':
+      case 'error':
+      case 'closed': {
+        const p = this.#pending.get(msg.id);
+        if (!p) return;
+        this.#pending.delete(msg.id);
+        clearTimeout(p.timer);
+        if (msg.type === 'result') p.resolve(msg.result);
+        else if (msg.type === 'error') p.reject(TenderKeyError.fromResponse(msg.error, p.method));
+        else p.reject(new TenderKeyError('BRIDGE_CLOSED', { data: { outcome: msg.outcome === 'none' ? 'none' : 'unknown' }, method: p.method }));
+        return;
+      }
+      default:
+    }
+  }
+
+  #checkPopup() {
+    let closed = true;
+    try { closed = this.#popup.closed; } catch { /* treat as closed */ }
+    if (!closed) return;
+    if (this.#starting) {
+      this.#starting(new TenderKeyError('BRIDGE_CLOSED', { data: { outcome: 'none' } }));
+    } else {
+      this.#closed({ code: null });
+    }
+  }
+
+  #stop() {
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#watch);
+    this.#heartbeat = null;
+    this.#watch = null;
+    this.#window.removeEventListener('message', this.#onMessage);
+  }
+
+  #rejectAll(reason, data) {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(new TenderKeyError(reason, { data, method: p.method }));
+    }
+  }
+
+  #closed({ code }) {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#stop();
+    this.#rejectAll('BRIDGE_CLOSED', { outcome: 'unknown' });
+    // No reconnect: a new bridge window needs a new user gesture.
+    this.#emit('disconnected', { code, reason: 'bridge window closed', willReconnect: false });
+  }
+
+  close() {
+    if (this.#open) this.#post({ type: 'close' });
+    this.#open = false;
+    this.#stop();
+    this.#rejectAll('CONNECTION_CLOSED', { outcome: 'unknown' });
+    try { this.#popup.close(); } catch { /* already gone */ }
+    return Promise.resolve();
+  }
+
+  call(method, params, options = {}) {
+    if (!this.#open) {
+      return Promise.reject(new TenderKeyError('CONNECTION_CLOSED', { data: { outcome: 'none' }, method }));
+    }
+    const id = this.#nextId++;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const encoded = encodeParams(params);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TenderKeyError('RESPONSE_TIMEOUT', { data: { outcome: 'unknown' }, method }));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer, method });
+      const message = { type: 'call', id, method };
+      if (encoded !== undefined) message.params = encoded;
+      if (!this.#post(message)) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(new TenderKeyError('BRIDGE_CLOSED', { data: { outcome: 'none' }, method }));
+      }
+    });
+  }
+
+  systemInfo(options) { return this.call('system.info', undefined, options); }
+
+  readersList(options) { return this.call('readers.list', undefined, options); }
+
+  certificatesList(params, options) { return this.call('certificates.list', params, options); }
+
+  pinStatus(params, options) { return this.call('pin.status', params, options); }
+
+  pinVerify(params, options) { return this.call('pin.verify', params, options); }
+
+  pinChange(params, options) { return this.call('pin.change', params, options); }
+
+  pinUnblock(params, options) { return this.call('pin.unblock', params, options); }
+
+  pukChange(params, options) { return this.call('puk.change', params, options); }
+
+  sign(params, options) { return this.call('sign', params, options); }
+
+  decrypt(params, options) { return this.call('decrypt', params, options); }
+
+  register(params, options) { return this.call('register', params, options); }
+
+  async subscribe(options) {
+    const result = await this.call('events.subscribe', undefined, options);
+    this.#subscribed = true;
+    return result;
+  }
+}
+
+// Opens the daemon's bridge window and resolves with a client that relays through it: for
+// portals the browser counts as public, which cannot open a WebSocket to loopback (Local
+// Network Access). Must be called synchronously inside a user gesture (a click handler): the
+// window opens before the first await. Rejects with POPUP_BLOCKED when no window opens,
+// BRIDGE_CLOSED when it is closed before it is ready, ORIGIN_NOT_ALLOWED when the daemon has
+// no allow-list entry for this page's origin, CONNECTION_FAILED when the daemon cannot be
+// reached. Never reconnects: a new window needs a new gesture.
+export function openBridge(options = {}) {
+  const win = options.window ?? globalThis.window;
+  if (!win || typeof win.open !== 'function') {
+    return Promise.reject(new TypeError('openBridge() needs a browser window (or options.window)'));
+  }
+  const url = new URL(options.url ?? DEFAULT_BRIDGE_URL);
+  let popup = null;
+  try {
+    popup = win.open(url.href, bridgeWindowName(), options.features ?? BRIDGE_FEATURES);
+  } catch {
+    popup = null;
+  }
+  if (!popup) return Promise.reject(new TenderKeyError('POPUP_BLOCKED'));
+  const client = new BridgeClient({ window: win, popup, bridgeOrigin: url.origin, timeoutMs: options.timeoutMs });
+  return client.start(options.connectTimeoutMs ?? DEFAULT_BRIDGE_CONNECT_TIMEOUT_MS);
 }

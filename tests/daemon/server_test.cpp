@@ -14,9 +14,12 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "server/server.hpp"
 #include "support/schema_validator.hpp"
@@ -165,12 +168,13 @@ class ServerTest : public ::testing::Test {
   protected:
     void SetUp() override { startServer(); }
 
-    void startServer(service::Limits limits = {}) {
+    void startServer(service::Limits limits = {}, bool pagePins = true) {
         port_ = freePort();
         server::ServerSettings settings;
         settings.listeners = {service::ListenerConfig{"localhost", port_, {}, {}}};
         settings.limits = limits;
         settings.version = "0.1.0";
+        settings.pagePins = pagePins;
         server_ = std::make_unique<server::Server>(
             api_, settings,
             lookupOf({{kPortal, Capabilities::defaults()}, {kAdmin, Capabilities::all()}}));
@@ -322,6 +326,145 @@ TEST_F(ServerTest, Health_ForeignOrMissingHost_Refused403) {
 TEST_F(ServerTest, Http_OtherPath_Answers404WithoutBody) {
     const auto r = httpGet("127.0.0.1", port_, "/", hostHeader());
     expectRefusal(r, 404);
+}
+
+// ---- pages (the bridge window) ----
+
+std::string sourceFile(const std::string& name) {
+    std::ifstream in(std::string(TK_PAGES_DIR) + "/" + name, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST_F(ServerTest, Pages_Bridge_ServedFromTheBinaryWithTheSecurityHeaders) {
+    const std::string port = std::to_string(port_);
+    const std::string policy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src ws://127.0.0.1:" +
+        port + " ws://localhost:" + port + " ws://[::1]:" + port +
+        "; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+    for (const auto& [path, file, type] :
+         {std::tuple<std::string, std::string, std::string>{"/bridge", "bridge.html",
+                                                            "text/html; charset=utf-8"},
+          {"/bridge.js", "bridge.js", "text/javascript; charset=utf-8"},
+          {"/bridge.css", "bridge.css", "text/css; charset=utf-8"}}) {
+        const auto r = httpGet("127.0.0.1", port_, path, hostHeader());
+        ASSERT_EQ(r.status, 200) << path;
+        EXPECT_EQ(r.body, sourceFile(file)) << path;
+        EXPECT_FALSE(r.body.empty());
+        EXPECT_EQ(r.headers.at("content-type"), type);
+        EXPECT_EQ(r.headers.at("content-security-policy"), policy);
+        EXPECT_EQ(r.headers.at("x-frame-options"), "DENY");
+        EXPECT_EQ(r.headers.at("x-content-type-options"), "nosniff");
+        EXPECT_EQ(r.headers.at("referrer-policy"), "no-referrer");
+        EXPECT_EQ(r.headers.at("cache-control"), "no-store");
+        for (const auto& [name, value] : r.headers) {
+            EXPECT_NE(name.rfind("access-control-", 0), 0u) << name;
+            EXPECT_NE(name, "cross-origin-opener-policy");
+        }
+    }
+    EXPECT_EQ(httpGet("::1", port_, "/bridge", "[::1]:" + port).status, 200);
+    expectRefusal(httpGet("127.0.0.1", port_, "/bridge.html", hostHeader()), 404);
+}
+
+TEST_F(ServerTest, Pages_ForeignHost_Refused403) {
+    for (const std::string path : {"/bridge", "/bridge.js"}) {
+        expectRefusal(httpGet("127.0.0.1", port_, path, "evil.example:" + std::to_string(port_)),
+                      403);
+    }
+}
+
+// ---- bridge connections ----
+
+std::string reasonOf(const json& response) {
+    return response["error"]["data"]["reason"].get<std::string>();
+}
+
+TEST_F(ServerTest, Bridge_OwnOrigin_OnlyAttachFirstThenJudgedAsTheAttachedOrigin) {
+    const std::string own = "http://127.0.0.1:" + std::to_string(port_);
+    auto bridge = client(own);
+    EXPECT_EQ(reasonOf(bridge->call("system.info")), "NOT_ATTACHED");
+    EXPECT_EQ(reasonOf(bridge->call("readers.list")), "NOT_ATTACHED");
+    EXPECT_EQ(api_.callCount(), 0);
+
+    const auto attached = bridge->call("bridge.attach", {{"origin", kPortal}});
+    EXPECT_EQ(attached["result"], (json{{"origin", kPortal}, {"pagePins", true}}));
+    // The service sees the attached origin, never the bridge's own.
+    EXPECT_EQ(bridge->call("system.info")["result"]["origin"], kPortal);
+    // kPortal's entry has the default set: no manage.
+    const auto refused = bridge->call("pin.verify");
+    EXPECT_EQ(reasonOf(refused), "NOT_PERMITTED");
+    EXPECT_EQ(refused["error"]["data"]["capability"], "manage");
+    EXPECT_EQ(reasonOf(bridge->call("bridge.attach", {{"origin", kAdmin}})), "ALREADY_ATTACHED");
+    EXPECT_EQ(bridge->call("system.info")["result"]["origin"], kPortal);
+
+    auto viaLocalhost = client("http://localhost:" + std::to_string(port_));
+    EXPECT_EQ(viaLocalhost->call("bridge.attach", {{"origin", kAdmin}})["result"]["origin"],
+              kAdmin);
+    EXPECT_EQ(reasonOf(viaLocalhost->call("pin.verify")), "NO_CARD");  // manage granted
+}
+
+TEST_F(ServerTest, PagePinsOff_PageRequestsWithSecretsRefused_BridgeToldAndItsPinsPass) {
+    server_.reset();
+    startServer({}, false);
+    auto portal = client(kPortal);
+    for (const std::string member : {"pin", "newPin", "puk", "newPuk"}) {
+        EXPECT_EQ(reasonOf(portal->call("sign", {{"certificateId", "c"}, {member, "123456"}})),
+                  "PAGE_PIN_REFUSED")
+            << member;
+    }
+    EXPECT_EQ(api_.callCount(), 0);
+    EXPECT_EQ(reasonOf(portal->call("sign", {{"certificateId", "c"}})), "NO_CARD");
+
+    auto bridge = client("http://127.0.0.1:" + std::to_string(port_));
+    EXPECT_EQ(bridge->call("bridge.attach", {{"origin", kPortal}})["result"]["pagePins"], false);
+    // The bridge window's own PIN entry goes through.
+    EXPECT_EQ(reasonOf(bridge->call("sign", {{"certificateId", "c"}, {"pin", "123456"}})),
+              "NO_CARD");
+    EXPECT_EQ(api_.callCount(), 2);
+}
+
+TEST_F(ServerTest, Bridge_AttachFromAPortalConnection_MethodNotFound) {
+    auto portal = client(kPortal);
+    EXPECT_EQ(reasonOf(portal->call("bridge.attach", {{"origin", kAdmin}})), "METHOD_NOT_FOUND");
+    EXPECT_EQ(portal->call("system.info")["result"]["origin"], kPortal);
+}
+
+TEST_F(ServerTest, Bridge_AttachToUnlistedOrInvalidOrigin_Refused) {
+    const std::string own = "http://127.0.0.1:" + std::to_string(port_);
+    auto bridge = client(own);
+    EXPECT_EQ(reasonOf(bridge->call("bridge.attach", {{"origin", "https://evil.example"}})),
+              "ORIGIN_NOT_ALLOWED");
+    for (const json& params :
+         {json{{"origin", own}}, json{{"origin", "http://localhost:" + std::to_string(port_)}},
+          json{{"origin", "null"}}, json{{"origin", kPortal + "/"}},
+          json{{"origin", "HTTPS://portal.example.gov.tw"}}, json{{"origin", 7}}, json::object()}) {
+        const auto r = bridge->call("bridge.attach", params);
+        EXPECT_EQ(reasonOf(r), "INVALID_PARAMS") << params;
+        EXPECT_EQ(r["error"]["data"]["field"], "origin") << params;
+    }
+    const auto extra = bridge->call("bridge.attach", {{"origin", kPortal}, {"as", kAdmin}});
+    EXPECT_EQ(extra["error"]["data"]["field"], "as");
+    // Still unattached after refusals; a valid attach then works.
+    EXPECT_EQ(reasonOf(bridge->call("system.info")), "NOT_ATTACHED");
+    EXPECT_EQ(bridge->call("bridge.attach", {{"origin", kPortal}})["result"]["origin"], kPortal);
+}
+
+TEST_F(ServerTest, Bridge_OriginOfAnotherPort_IsNoBridge) {
+    expectRefusal(handshake({hostHeader(), "http://127.0.0.1:1", "tenderkey.v1"}), 403);
+    expectRefusal(
+        handshake({hostHeader(), "https://127.0.0.1:" + std::to_string(port_), "tenderkey.v1"}),
+        403);
+}
+
+TEST_F(ServerTest, Bridge_Reload_AttachedOriginRemoved_Closed1008UnattachedKept) {
+    const std::string own = "http://127.0.0.1:" + std::to_string(port_);
+    auto attached = client(own);
+    ASSERT_TRUE(attached->call("bridge.attach", {{"origin", kPortal}}).contains("result"));
+    auto waiting = client(own);
+    server_->replaceOrigins(lookupOf({{kAdmin, Capabilities::defaults()}}));
+    EXPECT_EQ(attached->readCloseCode(), 1008);
+    EXPECT_EQ(reasonOf(waiting->call("bridge.attach", {{"origin", kPortal}})),
+              "ORIGIN_NOT_ALLOWED");
+    EXPECT_EQ(waiting->call("bridge.attach", {{"origin", kAdmin}})["result"]["origin"], kAdmin);
 }
 
 // ---- framing ----

@@ -18,7 +18,24 @@ node_bin=${TK_NODE:-node}
 
 daemon_port=61263
 portal_port=8088
-export TK_E2E_PORTAL="http://127.0.0.1:$portal_port"
+portal_scheme=http
+portal_args=()
+work=${TK_HARNESS_DIR:-$(mktemp -d)}
+# TK_E2E_PUBLIC_TLS=1: the portal is served as a site on the public web would be: https (a
+# self-signed certificate for 127.0.0.1, trusted by the test's node through
+# NODE_EXTRA_CA_CERTS; Chromium is told to ignore certificate errors), in bridge mode, and
+# Chromium counts its address as public (support.js).
+if [ "${TK_E2E_PUBLIC_TLS:-}" = 1 ]; then
+    portal_port=8443
+    portal_scheme=https
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+        -addext "subjectAltName=IP:127.0.0.1" -addext "basicConstraints=critical,CA:TRUE" \
+        -keyout "$work/portal-key.pem" -out "$work/portal-cert.pem" 2>/dev/null
+    portal_args=(--tls-cert "$work/portal-cert.pem" --tls-key "$work/portal-key.pem" --mode bridge)
+    export NODE_EXTRA_CA_CERTS="$work/portal-cert.pem"
+fi
+export TK_E2E_PORTAL="$portal_scheme://127.0.0.1:$portal_port"
+export TK_E2E_DAEMON_LOG="$work/tenderkeyd-e2e.log"
 export TK_E2E_ARTIFACTS="$artifacts"
 export TK_E2E_CARD_CTL="$here/../harness/card-ctl"
 export TK_CHROMIUM=${TK_CHROMIUM:-/usr/bin/chromium}
@@ -29,19 +46,25 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
     exit 1
 fi
 
-work=${TK_HARNESS_DIR:-$(mktemp -d)}
 # TK_E2E_EC_9A="INDEX ALGORITHM": that card's 9A gets an EC key before the daemon reads it.
 if [ -n "${TK_E2E_EC_9A:-}" ]; then
     # shellcheck disable=SC2086
     "$here/provision-ec-9a.sh" $TK_E2E_EC_9A
 fi
-"$daemon_bin" --dev --port "$daemon_port" --log-level info \
+# TK_E2E_PAGE_PINS=0: the daemon's configuration refuses PINs typed into pages.
+config_args=()
+if [ "${TK_E2E_PAGE_PINS:-}" = 0 ]; then
+    printf '[pin]\npage_supplied = false\n' >"$work/tenderkeyd.toml"
+    config_args=(--config "$work/tenderkeyd.toml")
+fi
+"$daemon_bin" "${config_args[@]}" --dev --port "$daemon_port" --log-level info \
     --allow-origin "$TK_E2E_PORTAL" >"$work/tenderkeyd-e2e.log" 2>&1 &
 daemon_pid=$!
 ca_args=(--ca "$TK_VCARD_CA_0")
 [ -z "${TK_VCARD_CA_1:-}" ] || ca_args+=(--ca "$TK_VCARD_CA_1")
 "$node_bin" "$here/portal/server.js" --port "$portal_port" "${ca_args[@]}" \
-    --daemon-url "ws://127.0.0.1:$daemon_port/" --data "$work/portal" >"$work/portal.log" 2>&1 &
+    --daemon-url "ws://127.0.0.1:$daemon_port/" --data "$work/portal" "${portal_args[@]}" \
+    >"$work/portal.log" 2>&1 &
 portal_pid=$!
 
 stop() {
@@ -53,7 +76,7 @@ trap stop EXIT
 
 # Both answer HTTP once they listen (tenderkeyd: /health; the portal: its config).
 if ! "$node_bin" -e '
-const http = require("node:http");
+const http = require(process.argv[3] === "https" ? "node:https" : "node:http");
 const end = Date.now() + 20000;
 const wait = (port, path) => new Promise((resolve, reject) => {
   const attempt = () => {
@@ -67,16 +90,32 @@ const wait = (port, path) => new Promise((resolve, reject) => {
   const retry = () => (Date.now() > end ? reject(new Error(String(port))) : setTimeout(attempt, 50));
   attempt();
 });
-Promise.all([wait(+process.argv[1], "/health"), wait(+process.argv[2], "/api/config")])
+const plain = require("node:http");
+const waitPlain = (port, path) => new Promise((resolve, reject) => {
+  const attempt = () => {
+    const req = plain.get({ host: "127.0.0.1", port, path, timeout: 1000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve(); else retry();
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", retry);
+  };
+  const retry = () => (Date.now() > end ? reject(new Error(String(port))) : setTimeout(attempt, 50));
+  attempt();
+});
+Promise.all([waitPlain(+process.argv[1], "/health"), wait(+process.argv[2], "/api/config")])
   .then(() => process.exit(0), () => process.exit(1));
-' "$daemon_port" "$portal_port"; then
+' "$daemon_port" "$portal_port" "$portal_scheme"; then
     echo "run-e2e.sh: tenderkeyd or the portal did not start" >&2
     cat "$work/tenderkeyd-e2e.log" "$work/portal.log" >&2
     exit 1
 fi
 
 rc=0
-"$node_bin" --test --test-concurrency=1 "$@" || rc=$?
+# TK_E2E_TEST_PATTERN: run only the tests whose name matches (node --test-name-pattern).
+pattern_args=()
+[ -z "${TK_E2E_TEST_PATTERN:-}" ] || pattern_args=(--test-name-pattern "$TK_E2E_TEST_PATTERN")
+"$node_bin" --test --test-concurrency=1 "${pattern_args[@]}" "$@" || rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "---- tenderkeyd log ----" >&2; tail -n 50 "$work/tenderkeyd-e2e.log" >&2
     echo "---- portal log ----" >&2; cat "$work/portal.log" >&2

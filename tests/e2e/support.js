@@ -14,12 +14,23 @@ export const TIMEOUT = 30_000;
 
 if (!PORTAL || !ARTIFACTS) throw new Error('run through tests/e2e/run-e2e.sh');
 
-// A browser with one page on the portal, once the page has talked to tenderkeyd.
-export async function openPortal() {
+// The portal as a site on the public web (run-e2e.sh with TK_E2E_PUBLIC_TLS=1): https with a
+// self-signed certificate, and Chromium told that its address is public, so that Local
+// Network Access treats it as it treats every real portal.
+export const PUBLIC_SITE = process.env.TK_E2E_PUBLIC_TLS === '1';
+
+// A browser with one page on the portal, once the page has talked to tenderkeyd (or, in
+// bridge mode, is ready for the user to connect). `query` is appended to the portal's URL.
+export async function openPortal({ query = '' } = {}) {
+  const args = ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-TW'];
+  if (PUBLIC_SITE) {
+    const { host } = new URL(PORTAL);
+    args.push(`--ip-address-space-overrides=${host}=public`, '--ignore-certificate-errors');
+  }
   const browser = await chromium.launch({
     executablePath: process.env.TK_CHROMIUM ?? '/usr/bin/chromium',
     // Root in a container: no user namespaces for the sandbox; /dev/shm may be small.
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-TW'],
+    args,
   });
   const context = await browser.newContext({ locale: 'zh-TW', viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
@@ -27,9 +38,9 @@ export async function openPortal() {
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(PORTAL);
+  await page.goto(`${PORTAL}/${query}`);
   await page.waitForSelector('body[data-ready="true"]');
-  return { browser, page, consoleLines };
+  return { browser, context, page, consoleLines };
 }
 
 export async function screenshot(page, name) {

@@ -131,12 +131,23 @@ TEST_F(ConfigFile, EmptyFileGivesTheDefaults) {
     EXPECT_FALSE(config.allowNoPinKeys);
 }
 
+TEST_F(ConfigFile, PinPageSupplied_DefaultTrue_FalseTurnsPagePinsOff) {
+    EXPECT_TRUE(loadConfigFile(write("")).pagePins);
+    EXPECT_TRUE(loadConfigFile(write("[pin]\npage_supplied = true\n")).pagePins);
+    EXPECT_FALSE(loadConfigFile(write("[pin]\npage_supplied = false\n")).pagePins);
+    EXPECT_THROW(loadConfigFile(write("[pin]\npage_supplied = \"no\"\n")), ConfigError);
+    EXPECT_THROW(loadConfigFile(write("[pin]\nsupplied = false\n")), ConfigError);
+}
+
 TEST_F(ConfigFile, ExampleFileLoadsAndItsCommentedOriginsAreValid) {
     const std::string example =
         std::string(TK_SOURCE_DIR) + "/daemon/service/tenderkeyd.example.toml";
     const Config config = loadConfigFile(example);
     EXPECT_EQ(config.listeners.size(), 2u);
-    EXPECT_TRUE(config.origins.empty());
+    // The e-procurement portal is allowed out of the box, without manage.
+    ASSERT_EQ(config.origins.size(), 1u);
+    EXPECT_EQ(config.origins[0].pattern, "https://web.pcc.gov.tw");
+    EXPECT_EQ(config.origins[0].capabilities, Capabilities::defaults());
 
     // Uncomment the [[origins]] examples and load them too.
     std::ifstream in(example);

@@ -2,24 +2,7 @@
 
 #include <stdexcept>
 
-#include "card/piv/piv_objects.hpp"
-
 namespace tk::card {
-namespace {
-
-// A PIN or PUK travels in the data field of these three (ISO 7816-4 and SP 800-73-4); without
-// a data field, VERIFY only asks for the retry counter (or, with P1=FF, logs out).
-bool carriesCredential(std::span<const std::uint8_t> command) {
-    constexpr std::size_t kHeaderAndLc = 5;
-    if (command.size() <= kHeaderAndLc) {
-        return false;
-    }
-    const std::uint8_t ins = command[1];
-    return ins == piv::kInsVerify || ins == piv::kInsChangeReferenceData ||
-           ins == piv::kInsResetRetryCounter;
-}
-
-}  // namespace
 
 pcsc::CardChannel& ReattachableToken::Relay::channel() const {
     if (target == nullptr) {
@@ -29,15 +12,16 @@ pcsc::CardChannel& ReattachableToken::Relay::channel() const {
 }
 
 pcsc::Bytes ReattachableToken::Relay::transmit(std::span<const std::uint8_t> command) {
-    pcsc::CardChannel& to = channel();
-    if (carriesCredential(command)) {
-        credentialPresented = true;
-    }
-    return to.transmit(command);
+    return channel().transmit(command);
 }
 
+// The PIV token sends every command that carries a PIN or PUK (VERIFY, CHANGE REFERENCE DATA,
+// RESET RETRY COUNTER with a data field) through transmitSecret: from here on, a reset means
+// the card may have seen the credential, and the operation is not run again.
 pcsc::Bytes ReattachableToken::Relay::transmitSecret(std::span<const std::uint8_t> command) {
-    return channel().transmitSecret(command);
+    pcsc::CardChannel& to = channel();
+    credentialPresented = true;
+    return to.transmitSecret(command);
 }
 
 std::optional<std::uint32_t> ReattachableToken::Relay::featureControlCode(std::uint8_t feature) {

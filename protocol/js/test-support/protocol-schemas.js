@@ -43,7 +43,7 @@ export function loadProtocol() {
     errors: runs.flatMap((r) => r.errors),
   });
   const methodOf = (name) => {
-    const m = index.methods[name];
+    const m = index.methods[name] ?? index.bridgeMethods?.[name];
     if (!m) throw new Error(`unknown method ${name}`);
     return m;
   };
@@ -59,7 +59,7 @@ export function loadProtocol() {
     request(msg) {
       const env = check(index.envelope.request, msg);
       if (!env.valid) return env;
-      const m = index.methods[msg.method];
+      const m = index.methods[msg.method] ?? index.bridgeMethods?.[msg.method];
       if (!m) return { valid: false, errors: [{ path: '/method', message: `unknown method ${msg.method}` }] };
       return merge(env, check(m.params, msg.params ?? {}));
     },

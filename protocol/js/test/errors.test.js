@@ -12,7 +12,7 @@ const schema = p.files.get('error.json');
 
 test('ErrorsJson_ContractReasons_WithUniqueCodesInTheirRanges', () => {
   assert.equal(p.errors.protocol, 1);
-  assert.equal(reasons.length, 29);
+  assert.equal(reasons.length, 33);
   const codes = reasons.map((r) => p.errors.reasons[r].code);
   assert.equal(new Set(codes).size, codes.length, 'codes are unique');
   const standard = { PARSE_ERROR: -32700, INVALID_REQUEST: -32600, METHOD_NOT_FOUND: -32601, INVALID_PARAMS: -32602, INTERNAL: -32603 };

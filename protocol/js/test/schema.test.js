@@ -65,7 +65,9 @@ test('Index_ListsExactlyTheContractMethods_WithTheirCapabilities', () => {
 
 test('Index_NamesEverySchemaFile_AndOnlyExistingOnes', () => {
   const named = new Set([p.index.common, p.index.error, p.index.health, ...Object.values(p.index.envelope),
-    ...Object.values(p.index.methods).flatMap((m) => [m.params, m.result]), ...Object.values(p.index.events)]);
+    ...Object.values(p.index.methods).flatMap((m) => [m.params, m.result]),
+    ...Object.entries(p.index.bridgeMethods).filter(([k]) => k !== '$comment').flatMap(([, m]) => [m.params, m.result]),
+    ...Object.values(p.index.events)]);
   assert.deepEqual([...named].sort(), [...p.files.keys()].sort());
 });
 

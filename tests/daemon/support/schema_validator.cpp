@@ -399,12 +399,15 @@ std::string ProtocolSchemas::idOf(const std::string& relative) const {
 
 std::vector<std::string> ProtocolSchemas::success(const std::string& method, const json& m) const {
     auto errors = set_.validate(idOf(index_["envelope"]["success"]), m);
-    if (!index_["methods"].contains(method)) {
+    const char* table = index_["methods"].contains(method)         ? "methods"
+                        : index_["bridgeMethods"].contains(method) ? "bridgeMethods"
+                                                                   : nullptr;
+    if (table == nullptr) {
         errors.push_back("unknown method " + method);
         return errors;
     }
     if (errors.empty()) {
-        errors = set_.validate(idOf(index_["methods"][method]["result"]), m["result"]);
+        errors = set_.validate(idOf(index_[table][method]["result"]), m["result"]);
     }
     return errors;
 }

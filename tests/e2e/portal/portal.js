@@ -1,7 +1,7 @@
 // The demo portal's page: talks to tenderkeyd through the TenderKey client library and to
 // its own server (server.js) through fetch. Error texts come from the client's reason -> zh-TW
 // mapping (TenderKeyError.localizedMessage).
-import { connect, TenderKeyError, toBase64 } from '/tenderkey/tenderkey.js';
+import { connect, openBridge, TenderKeyError, toBase64 } from '/tenderkey/tenderkey.js';
 
 const $ = (selector) => document.querySelector(selector);
 const ROLE = { bidder: '投標廠商', agency: '招標機關' };
@@ -195,27 +195,55 @@ async function openBid(id) {
   }
 }
 
-async function main() {
-  $('#reg-submit').addEventListener('click', register);
-  $('#bid-submit').addEventListener('click', submitBid);
-  $('#card').addEventListener('change', renderBids);
-  const config = await api('GET', '/api/config');
-  try {
-    client = await connect({ url: config.daemonUrl });
-    client.on('event', (event) => {
+// Bridge mode, for a portal the browser counts as public (Local Network Access blocks its
+// direct WebSocket to loopback): the user clicks, the daemon's bridge window opens and relays.
+// openBridge() runs synchronously in the click handler, so the popup is not blocked.
+function connectThroughBridge(config) {
+  const button = $('#bridge-connect');
+  button.hidden = false;
+  show($('#daemon-status'), 'waiting', '請按「連線 TenderKey」開啟讀卡連線視窗');
+  button.addEventListener('click', () => {
+    show($('#daemon-status'), 'connecting', '正在開啟 TenderKey 讀卡連線視窗…');
+    openBridge({ url: config.bridgeUrl }).then(async (bridge) => {
+      button.hidden = true;
+      await started(bridge);
+    }).catch((error) => show($('#daemon-status'), 'error', failure(error)));
+  });
+}
+
+async function started(connected) {
+  client = connected;
+  client.on('event', (event) => {
       if (event.type === 'card.inserted') log(`插入 IC 卡：${event.reader}`);
       else if (event.type === 'card.removed') log(`移除 IC 卡：${event.reader}`);
       else if (event.type === 'reader.added') log(`連接讀卡機：${event.reader}`);
       else if (event.type === 'reader.removed') log(`移除讀卡機：${event.reader}`);
       refreshCards().catch((error) => log(failure(error)));
-    });
-    client.on('connected', () => refreshCards().catch((error) => log(failure(error))));
-    await client.subscribe();
-    const info = await client.systemInfo();
-    show($('#daemon-status'), 'ok', `已連線 TenderKey ${info.version}`);
-    await refreshCards();
-  } catch (error) {
-    show($('#daemon-status'), 'error', failure(error));
+  });
+  client.on('connected', () => refreshCards().catch((error) => log(failure(error))));
+  client.on('disconnected', () => show($('#daemon-status'), 'error', '與 TenderKey 的連線已中斷'));
+  await client.subscribe();
+  const info = await client.systemInfo();
+  show($('#daemon-status'), 'ok', `已連線 TenderKey ${info.version}`);
+  await refreshCards();
+}
+
+async function main() {
+  $('#reg-submit').addEventListener('click', register);
+  $('#bid-submit').addEventListener('click', submitBid);
+  $('#card').addEventListener('change', renderBids);
+  const config = await api('GET', '/api/config');
+  // ?mode=bridge or ?mode=direct overrides the server's choice (--mode).
+  const mode = new URLSearchParams(location.search).get('mode') ?? config.mode;
+  document.body.dataset.mode = mode;
+  if (mode === 'bridge') {
+    connectThroughBridge(config);
+  } else {
+    try {
+      await started(await connect({ url: config.daemonUrl }));
+    } catch (error) {
+      show($('#daemon-status'), 'error', failure(error));
+    }
   }
   await refreshAccounts();
   await refreshBids();

@@ -3,7 +3,12 @@
 // with TenderKey, and the site the browser end-to-end tests drive. Not a product component.
 //
 //   node server.js --ca CA.pem [--ca CA2.pem ...] [--port 8088] [--host 127.0.0.1] [--origin ORIGIN]
-//                  [--daemon-url ws://127.0.0.1:61261/] [--data DIR]
+//                  [--daemon-url ws://127.0.0.1:61261/] [--data DIR] [--mode direct|bridge]
+//                  [--tls-cert CERT.pem --tls-key KEY.pem]
+//
+// --mode bridge: the page reaches tenderkeyd through the daemon's bridge window (openBridge),
+// as a portal on the public web must; direct: a WebSocket from the page (loopback portals).
+// With --tls-cert/--tls-key the portal speaks https.
 //
 // - Registration (first use): the server issues a challenge, checks the Web eID token
 //   (web-eid:1.0) that `register` returned: certificate issued by the trusted CA and allowed
@@ -22,6 +27,7 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +38,7 @@ const clientDir = path.resolve(here, '../../../protocol/js');
 function parseArgs(argv) {
   const options = {
     port: 8088, host: '127.0.0.1', origin: null, daemonUrl: 'ws://127.0.0.1:61261/', ca: [], data: null,
+    mode: 'direct', tlsCert: null, tlsKey: null,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
@@ -42,10 +49,14 @@ function parseArgs(argv) {
     else if (name === '--daemon-url') options.daemonUrl = value;
     else if (name === '--ca') options.ca.push(value);
     else if (name === '--data') options.data = value;
+    else if (name === '--mode') options.mode = value;
+    else if (name === '--tls-cert') options.tlsCert = value;
+    else if (name === '--tls-key') options.tlsKey = value;
     else throw new Error(`unknown option ${name}`);
   }
   if (options.ca.length === 0) throw new Error('--ca CA.pem is required (the CA that issues the cards)');
-  options.origin ??= `http://${options.host}:${options.port}`;
+  if (options.mode !== 'direct' && options.mode !== 'bridge') throw new Error('--mode is direct or bridge');
+  options.origin ??= `${options.tlsCert ? 'https' : 'http'}://${options.host}:${options.port}`;
   options.data ??= fs.mkdtempSync(path.join(os.tmpdir(), 'tenderkey-portal-'));
   return options;
 }
@@ -311,8 +322,20 @@ function readBody(request, limit = 16 * 1024 * 1024) {
   });
 }
 
+// The daemon's bridge page on the listener of `daemonUrl`: ws://h:p/ -> http://h:p/bridge.
+function bridgeUrlOf(daemonUrl) {
+  const url = new URL(daemonUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = '/bridge';
+  return url.href;
+}
+
 export function createServer(portal) {
-  return http.createServer(async (request, response) => {
+  const { tlsCert, tlsKey } = portal.options;
+  const create = tlsCert
+    ? (handler) => https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler)
+    : (handler) => http.createServer(handler);
+  return create(async (request, response) => {
     const send = (status, body) => {
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       response.end(JSON.stringify(body));
@@ -328,7 +351,12 @@ export function createServer(portal) {
       }
       const bidMatch = url.pathname.match(/^\/api\/bids\/([0-9a-f-]{36})(\/opened)?$/);
       if (route === 'GET /api/config') {
-        send(200, { daemonUrl: portal.options.daemonUrl, origin: portal.options.origin });
+        send(200, {
+          daemonUrl: portal.options.daemonUrl,
+          bridgeUrl: bridgeUrlOf(portal.options.daemonUrl),
+          origin: portal.options.origin,
+          mode: portal.options.mode,
+        });
       } else if (route === 'POST /api/challenge') {
         send(200, { challenge: portal.newChallenge() });
       } else if (route === 'POST /api/register') {

@@ -1,0 +1,38 @@
+#include "server/http_router.hpp"
+
+namespace tk::server {
+
+HttpRoute routeHttp(bool isGet, std::string_view path) {
+    if (!isGet) {
+        return {};
+    }
+    if (path == "/health") {
+        return {HttpRoute::Kind::Health, nullptr};
+    }
+    if (const Page* page = findPage(path)) {
+        return {HttpRoute::Kind::Page, page};
+    }
+    return {};
+}
+
+HttpHeaders pageHeaders(const Page& page, const std::vector<std::string>& webSocketSources) {
+    std::string connect;
+    for (const auto& source : webSocketSources) {
+        connect += " " + source;
+    }
+    if (connect.empty()) {
+        connect = " 'none'";
+    }
+    return {
+        {"Content-Type", std::string(page.contentType)},
+        {"Content-Security-Policy",
+         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src" + connect +
+             "; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"},
+        {"X-Frame-Options", "DENY"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+        {"Cache-Control", "no-store"},
+    };
+}
+
+}  // namespace tk::server

@@ -1,0 +1,491 @@
+// The TenderKey bridge window. A portal on the public web cannot open a WebSocket to the
+// loopback daemon (Local Network Access), but a top-level window served by the daemon can. The
+// portal opens this page as a popup (protocol/js openBridge()); the page binds to its opener,
+// attaches its own WebSocket to the opener's origin (bridge.attach) and relays the opener's
+// API requests, so the daemon judges every request as that origin.
+//
+// Rules (docs/integrating.md, "The bridge window"):
+// - no opener, or an opener that is not a top-level window: refuse;
+// - window.name is cleared at once, so no page can target this window by name;
+// - one data-free ready message to the opener with targetOrigin "*"; then only messages whose
+//   source is the opener count, the origin of the first one binds the window for its whole
+//   life, every other source or origin is ignored, and every message to the opener carries
+//   that origin as targetOrigin;
+// - only the methods of RELAYED, only their known members, never lastAttempt, never bridge.*;
+// - the window closes when its opener closes or stops sending its heartbeat.
+// No storage API is used: every bridge window shares the daemon's one origin.
+'use strict';
+
+(() => {
+  const TEXT = {
+    'zh-TW': {
+      title: 'TenderKey 讀卡連線視窗',
+      starting: '正在啟動…',
+      waiting: '正在等候網站…',
+      connecting: '正在連線至 TenderKey…',
+      ready: '已連線，正在為下列網站使用 IC 卡：',
+      site: '網站',
+      keepOpen: '請保持此視窗開啟；網站使用完畢後會自動關閉。',
+      noOpener: '此視窗須由網站開啟，不能單獨使用。',
+      framedOpener: '開啟此視窗的是嵌入在其他網頁中的內容，基於安全不予連線。',
+      badOrigin: '無法辨識開啟此視窗的網站。',
+      notAllowed: '此網站未獲准使用 TenderKey。請洽系統管理員。',
+      daemonDown: '無法連線至 TenderKey 服務，請確認服務已啟動。',
+      closed: '與 TenderKey 的連線已中斷。',
+      openerGone: '網站已關閉，此視窗即將關閉。',
+      pinTitle: '請輸入 IC 卡的 PIN 碼',
+      pinOrigin: '網站',
+      pinOperation: '作業',
+      pinSubject: '憑證',
+      pinContent: '內容',
+      pinTries: '剩餘嘗試次數',
+      pinLabel: 'PIN 碼（只在此視窗輸入，網站看不到）',
+      ok: '確定',
+      cancel: '取消',
+      lastTry: '這是最後 1 次嘗試機會：若 PIN 碼錯誤，IC 卡將被鎖定。',
+      confirmLast: '我確認 PIN 碼無誤，要使用最後一次機會',
+      op_sign: '數位簽章',
+      op_decrypt: '解密',
+      op_register: '註冊（以 IC 卡證明身分）',
+      'op_pin.verify': '驗證 PIN 碼',
+      contentData: (fp, size) => `SHA-256 ${fp}（${size} 位元組）`,
+      contentDigest: (fp) => `摘要 ${fp}`,
+      contentEnvelope: (size, to) => `${size} 位元組的加密資料，收件者：${to}`,
+      contentNone: '—',
+    },
+    en: {
+      title: 'TenderKey card connection',
+      starting: 'Starting…',
+      waiting: 'Waiting for the site…',
+      connecting: 'Connecting to TenderKey…',
+      ready: 'Connected. The card is used for this site:',
+      site: 'Site',
+      keepOpen: 'Keep this window open; it closes when the site is done.',
+      noOpener: 'This window must be opened by a site; it cannot be used on its own.',
+      framedOpener: 'This window was opened by content embedded in another page; for safety it does not connect.',
+      badOrigin: 'The site that opened this window cannot be identified.',
+      notAllowed: 'This site is not allowed to use TenderKey. Ask your administrator.',
+      daemonDown: 'Cannot reach the TenderKey service; make sure it is running.',
+      closed: 'The connection to TenderKey was lost.',
+      openerGone: 'The site was closed; this window closes now.',
+      pinTitle: 'Enter the PIN of your card',
+      pinOrigin: 'Site',
+      pinOperation: 'Operation',
+      pinSubject: 'Certificate',
+      pinContent: 'Content',
+      pinTries: 'Tries left',
+      pinLabel: 'PIN (typed only in this window; the site never sees it)',
+      ok: 'OK',
+      cancel: 'Cancel',
+      lastTry: 'This is the last try: a wrong PIN blocks the card.',
+      confirmLast: 'I am sure of the PIN and want to use the last try',
+      op_sign: 'Digital signature',
+      op_decrypt: 'Decryption',
+      op_register: 'Registration (prove the card holder)',
+      'op_pin.verify': 'PIN verification',
+      contentData: (fp, size) => `SHA-256 ${fp} (${size} bytes)`,
+      contentDigest: (fp) => `digest ${fp}`,
+      contentEnvelope: (size, to) => `${size} bytes of encrypted data for ${to}`,
+      contentNone: '—',
+    },
+  };
+  const lang = (navigator.languages ?? [navigator.language ?? ''])
+    .some((l) => /^zh\b/i.test(l) && !/^zh-(cn|sg|hans)/i.test(l)) ? 'zh-TW' : 'en';
+  const t = (key) => TEXT[lang][key];
+
+  // The methods relayed from the opener and the members each may carry. lastAttempt is
+  // never among them: only a decision made in this window may say "use the last try".
+  const RELAYED = {
+    'system.info': [],
+    'readers.list': [],
+    'certificates.list': ['reader'],
+    'events.subscribe': [],
+    'pin.status': ['cardId'],
+    'pin.verify': ['cardId', 'pin'],
+    sign: ['certificateId', 'pin', 'hash', 'digest', 'data', 'algorithm', 'format', 'cms', 'signatureEncoding'],
+    decrypt: ['certificateId', 'pin', 'cms', 'algorithm', 'hash', 'ciphertext'],
+    register: ['certificateId', 'pin', 'challenge'],
+  };
+  const NESTED = { sign: { cms: ['detached', 'signingTime'] } };
+  const HEARTBEAT_LIMIT_MS = 10_000; // the client pings every 2 s
+  const WATCH_MS = 500;
+
+  const $ = (id) => document.getElementById(id);
+  let bound = null; // the opener's origin, once bound
+  let socket = null;
+  let attached = false;
+  let pagePins = true; // false: the administrator refuses PINs typed into pages
+  let lastPing = Date.now();
+  let nextId = 1;
+  const pending = new Map(); // daemon request id -> resolve(response)
+  const PIN_METHODS = new Set(['sign', 'decrypt', 'register', 'pin.verify']);
+  let pinQueue = Promise.resolve(); // one PIN dialog at a time
+
+  function state(name, key) {
+    document.body.dataset.state = name;
+    $('status').textContent = t(key);
+  }
+
+  // The origin as the user must read it: in full, the registrable domain emphasised.
+  function showSite(origin) {
+    const box = $('site-origin');
+    box.replaceChildren();
+    const match = /^(https?:\/\/)([^/:]+|\[[^\]]+\])(:\d+)?$/.exec(origin);
+    if (!match) {
+      box.textContent = origin;
+    } else {
+      const [, scheme, host, port = ''] = match;
+      const labels = host.split('.');
+      const ip = /^[\d.]+$/.test(host) || host.startsWith('[');
+      const secondLevel = /\.(gov|com|edu|org|net|idv|co|ac|go|or|ne)\.[a-z]{2}$/.test(host);
+      const keep = ip ? labels.length : Math.min(labels.length, secondLevel ? 3 : 2);
+      const head = labels.slice(0, labels.length - keep).join('.');
+      const strong = document.createElement('strong');
+      strong.textContent = labels.slice(labels.length - keep).join('.');
+      box.append(scheme + (head ? `${head}.` : ''), strong, port);
+    }
+    $('site-label').textContent = t('site');
+    $('site').hidden = false;
+  }
+
+  function toOpener(message) {
+    if (bound !== null && window.opener && !window.opener.closed) window.opener.postMessage(message, bound);
+  }
+
+  function fail(key, reason) {
+    state('error', key);
+    if (reason) toOpener({ type: 'failed', reason });
+    if (socket) {
+      socket.onclose = null;
+      socket.close(1000);
+      socket = null;
+    }
+    attached = false;
+  }
+
+  function closeWindow(key) {
+    state('error', key);
+    if (socket) {
+      socket.onclose = null;
+      socket.close(1000);
+    }
+    window.close();
+  }
+
+  // Only what RELAYED names, copied member by member; anything else never reaches the daemon.
+  function filterParams(method, params) {
+    const out = {};
+    if (params === null || typeof params !== 'object' || Array.isArray(params)) return out;
+    for (const name of RELAYED[method]) {
+      if (!Object.prototype.hasOwnProperty.call(params, name)) continue;
+      const nested = NESTED[method]?.[name];
+      const value = params[name];
+      if (nested && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        out[name] = {};
+        for (const member of nested) {
+          if (Object.prototype.hasOwnProperty.call(value, member)) out[name][member] = value[member];
+        }
+      } else {
+        out[name] = value;
+      }
+    }
+    return out;
+  }
+
+  // One request of this window's own to the daemon; resolves with the response message, or
+  // null when the connection closed first.
+  function daemonCall(method, params) {
+    if (!attached || socket === null || socket.readyState !== WebSocket.OPEN) return Promise.resolve(null);
+    const daemonId = nextId++;
+    return new Promise((resolve) => {
+      pending.set(daemonId, resolve);
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id: daemonId, method, params }));
+    });
+  }
+
+  function answer(id, response, sentToDaemon = true) {
+    if (response === null) toOpener({ type: 'closed', id, outcome: sentToDaemon ? 'unknown' : 'none' });
+    else if ('error' in response) toOpener({ type: 'error', id, error: response.error });
+    else toOpener({ type: 'result', id, result: response.result });
+  }
+
+  async function relay(message) {
+    const { id, method, params } = message;
+    if (!(typeof id === 'number' || typeof id === 'string')) return;
+    if (!Object.prototype.hasOwnProperty.call(RELAYED, method)) {
+      toOpener({ type: 'error', id, error: { code: -32601, message: 'Method not found', data: { reason: 'METHOD_NOT_FOUND' } } });
+      return;
+    }
+    if (!attached || socket === null || socket.readyState !== WebSocket.OPEN) {
+      answer(id, null, false);
+      return;
+    }
+    const filtered = filterParams(method, params);
+    const wantsPin = PIN_METHODS.has(method) && (filtered.pin === undefined || filtered.pin === '');
+    if (wantsPin) delete filtered.pin; // an empty PIN counts as none
+    if (!wantsPin && !pagePins && filtered.pin !== undefined) {
+      toOpener({
+        type: 'error',
+        id,
+        error: { code: -32054, message: 'PINs typed into web pages are refused', data: { reason: 'PAGE_PIN_REFUSED' } },
+      });
+      return;
+    }
+    const first = await daemonCall(method, filtered);
+    if (!wantsPin || first?.error?.data?.reason !== 'PIN_REQUIRED') {
+      answer(id, first);
+      return;
+    }
+    // The PIN is asked here, in this window, and sent to the daemon only from here.
+    const turn = pinQueue.then(() => askPin(method, filtered));
+    pinQueue = turn.catch(() => {});
+    const entry = await turn;
+    if (entry === null) {
+      toOpener({ type: 'error', id, error: { code: null, message: 'The user cancelled', data: { reason: 'USER_CANCELLED' } } });
+      return;
+    }
+    const withPin = { ...filtered, pin: entry.pin };
+    if (entry.lastAttempt) withPin.lastAttempt = true;
+    entry.pin = '';
+    const second = await daemonCall(method, withPin);
+    withPin.pin = '';
+    answer(id, second);
+  }
+
+  function fromBase64(text) {
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  function hexGroups(bytes) {
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join('');
+    return hex.match(/.{1,4}/g).join(' ');
+  }
+
+  // What the user is asked to approve: the certificate, the tries left and what is signed or
+  // opened, read from the daemon by this window (never from the opener's words).
+  async function pinFacts(method, params) {
+    const facts = { subject: t('contentNone'), tries: null, content: t('contentNone') };
+    let cardId = params.cardId;
+    if (params.certificateId) {
+      const list = await daemonCall('certificates.list', {});
+      const cert = list?.result?.certificates?.find((c) => c.id === params.certificateId);
+      if (cert) {
+        facts.subject = cert.subject;
+        cardId = cert.cardId;
+      }
+    }
+    if (cardId) {
+      const status = await daemonCall('pin.status', { cardId });
+      if (status?.result) facts.tries = status.result.retriesLeft;
+    }
+    try {
+      if (method === 'sign' && typeof params.data === 'string') {
+        const data = fromBase64(params.data);
+        const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
+        facts.content = t('contentData')(hexGroups(hash), data.length);
+      } else if (method === 'sign' && typeof params.digest === 'string') {
+        facts.content = t('contentDigest')(hexGroups(fromBase64(params.digest)));
+      } else if (method === 'decrypt') {
+        const envelope = params.cms ?? params.ciphertext;
+        if (typeof envelope === 'string') facts.content = t('contentEnvelope')(fromBase64(envelope).length, facts.subject);
+      }
+    } catch {
+      facts.content = t('contentNone');
+    }
+    return facts;
+  }
+
+  // Grows the window so that everything it shows is visible without scrolling.
+  function fitWindow() {
+    const missing = document.documentElement.scrollHeight - window.innerHeight;
+    if (missing > 0) {
+      try { window.resizeBy(0, missing + 8); } catch { /* the browser may refuse */ }
+    }
+  }
+
+  // Shows the PIN dialog; resolves with {pin, lastAttempt} or null when the user cancels.
+  async function askPin(method, params) {
+    const facts = await pinFacts(method, params);
+    const dialog = $('pin-dialog');
+    $('pin-title').textContent = t('pinTitle');
+    $('pin-origin-label').textContent = t('pinOrigin');
+    $('pin-origin').textContent = bound;
+    $('pin-operation-label').textContent = t('pinOperation');
+    $('pin-operation').textContent = t(`op_${method}`);
+    $('pin-subject-label').textContent = t('pinSubject');
+    $('pin-subject').textContent = facts.subject;
+    $('pin-content-label').textContent = t('pinContent');
+    $('pin-content').textContent = facts.content;
+    $('pin-tries-label').textContent = t('pinTries');
+    $('pin-tries').textContent = facts.tries === null ? t('contentNone') : String(facts.tries);
+    const lastTry = facts.tries === 1;
+    $('pin-last').hidden = !lastTry;
+    $('pin-last').textContent = t('lastTry');
+    $('pin-confirm-last-label').hidden = !lastTry;
+    $('pin-confirm-last').checked = false;
+    $('pin-confirm-last-text').textContent = t('confirmLast');
+    $('pin-label').textContent = t('pinLabel');
+    $('pin-ok').textContent = t('ok');
+    $('pin-cancel').textContent = t('cancel');
+    const input = $('pin-input');
+    input.value = '';
+    dialog.hidden = false;
+    document.body.dataset.pin = 'asking';
+    fitWindow();
+    toOpener({ type: 'attention' });
+    input.focus();
+    return new Promise((resolve) => {
+      const ok = () => {
+        if (input.value === '') return;
+        // At one try left the last try is used only after the user confirmed it here.
+        if (lastTry && !$('pin-confirm-last').checked) return;
+        done({ pin: input.value, lastAttempt: lastTry });
+      };
+      const done = (entry) => {
+        $('pin-ok').onclick = null;
+        $('pin-cancel').onclick = null;
+        input.onkeydown = null;
+        input.value = '';
+        dialog.hidden = true;
+        delete document.body.dataset.pin;
+        resolve(entry);
+      };
+      $('pin-ok').onclick = ok;
+      $('pin-cancel').onclick = () => done(null);
+      input.onkeydown = (event) => {
+        if (event.key === 'Enter') ok();
+        else if (event.key === 'Escape') done(null);
+      };
+    });
+  }
+
+  function onDaemonMessage(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (msg.method === 'event' && !('id' in msg)) {
+      toOpener({ type: 'event', params: msg.params });
+      return;
+    }
+    if (!pending.has(msg.id)) return;
+    const resolve = pending.get(msg.id);
+    pending.delete(msg.id);
+    resolve(msg);
+  }
+
+  function attach() {
+    state('connecting', 'connecting');
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
+    const ws = new WebSocket(url, 'tenderkey.v1');
+    socket = ws;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'bridge.attach', params: { origin: bound } }));
+    };
+    ws.onmessage = (event) => {
+      if (attached) {
+        onDaemonMessage(event.data);
+        return;
+      }
+      let msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (msg.id !== 0) return;
+      if ('error' in msg) {
+        const reason = msg.error?.data?.reason ?? 'INTERNAL';
+        fail(reason === 'ORIGIN_NOT_ALLOWED' ? 'notAllowed' : 'badOrigin', reason);
+        return;
+      }
+      attached = true;
+      pagePins = msg.result?.pagePins !== false;
+      state('ready', 'ready');
+      showSite(bound);
+      $('hint').textContent = t('keepOpen');
+      toOpener({ type: 'attached', origin: bound });
+    };
+    ws.onclose = (event) => {
+      socket = null;
+      const wasAttached = attached;
+      attached = false;
+      for (const resolve of pending.values()) resolve(null);
+      pending.clear();
+      if (wasAttached) {
+        toOpener({ type: 'disconnected', code: event.code });
+        closeWindow('closed');
+      } else {
+        fail('daemonDown', 'CONNECTION_FAILED');
+      }
+    };
+  }
+
+  function onMessage(event) {
+    if (event.source !== window.opener || window.opener === null) return;
+    if (bound === null) {
+      // The first message from the opener binds this window to its origin for good.
+      bound = event.origin;
+      if (!/^https?:\/\/[^/]+$/.test(bound)) {
+        state('error', 'badOrigin');
+        return;
+      }
+      lastPing = Date.now();
+      attach();
+      return;
+    }
+    if (event.origin !== bound) return;
+    const message = event.data;
+    if (message === null || typeof message !== 'object') return;
+    if (message.type === 'ping') {
+      lastPing = Date.now();
+      toOpener({ type: 'pong' });
+    } else if (message.type === 'call') {
+      relay(message);
+    } else if (message.type === 'close') {
+      closeWindow('openerGone');
+    }
+  }
+
+  function watchOpener() {
+    const opener = window.opener;
+    if (opener === null || opener.closed || (bound !== null && Date.now() - lastPing > HEARTBEAT_LIMIT_MS)) {
+      closeWindow('openerGone');
+      return;
+    }
+    setTimeout(watchOpener, WATCH_MS);
+  }
+
+  function start() {
+    window.name = '';
+    document.documentElement.lang = lang === 'zh-TW' ? 'zh-Hant-TW' : 'en';
+    document.title = t('title');
+    $('title').textContent = t('title');
+    const opener = window.opener;
+    if (!opener) {
+      state('error', 'noOpener');
+      return;
+    }
+    let topLevel = false;
+    try {
+      topLevel = opener.top === opener;
+    } catch {
+      topLevel = false;
+    }
+    if (!topLevel) {
+      state('error', 'framedOpener');
+      return;
+    }
+    state('waiting', 'waiting');
+    window.addEventListener('message', onMessage);
+    opener.postMessage({ type: 'tenderkey-bridge-ready' }, '*');
+    setTimeout(watchOpener, WATCH_MS);
+  }
+
+  start();
+})();
