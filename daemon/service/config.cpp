@@ -159,7 +159,7 @@ std::variant<Capabilities, std::string> capabilitiesFromNames(
         const auto capability = capabilityFromName(name);
         if (!capability) {
             return "unknown capability \"" + name +
-                   "\" (known: read, sign, decrypt, register, manage)";
+                   "\" (known: read, sign, decrypt, register, manage, sign-raw)";
         }
         capabilities.add(*capability);
     }
