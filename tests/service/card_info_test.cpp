@@ -237,6 +237,27 @@ TEST(CertificateJson, HasExactlyTheProtocolMembers) {
     EXPECT_EQ(json["expiresInDays"], 806);
 }
 
+TEST(CertificateJson, CaCertificateHasNoKeyMembers) {
+    CertificateSpec spec;
+    spec.commonName = "Test CA";
+    CardInfo card;
+    card.id = "0123456789abcdef0123";
+    card.type = "pkcs11";
+    CardAuthorityCertificate ca;
+    ca.entry.label = "CA";
+    ca.entry.der = test::makeCertificate(test::rsa2048a(), spec);
+    ca.info = crypto::parseCertificate(ca.entry.der);
+    const Json json = authorityCertificateJson(card, ca, "Token");
+    EXPECT_EQ(json.size(), 9u);
+    EXPECT_EQ(json["cardId"], card.id);
+    EXPECT_EQ(json["reader"], "Token");
+    EXPECT_EQ(json["label"], "CA");
+    EXPECT_EQ(decodeBase64(json["der"].get<std::string>()), ca.entry.der);
+    EXPECT_NE(json["subject"].get<std::string>().find("CN=Test CA"), std::string::npos);
+    EXPECT_FALSE(json.contains("usableFor"));
+    EXPECT_FALSE(json.contains("id"));
+}
+
 TEST(CardInfoJson, UnknownCardHasNullId) {
     CardInfo card;
     card.type = "unknown";
