@@ -123,6 +123,7 @@ CertificateInfo parseCertificate(card::ByteView der) {
     }
     info.hasExtendedKeyUsage = (flags & EXFLAG_XKUSAGE) != 0;
     info.clientAuth = info.hasExtendedKeyUsage && (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
+    info.certificateAuthority = (flags & EXFLAG_CA) != 0;
     return info;
 }
 

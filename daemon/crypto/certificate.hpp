@@ -25,7 +25,8 @@ struct CertificateInfo {
     // encipherOnly, decipherOnly.
     std::vector<std::string> keyUsage;
     bool hasExtendedKeyUsage = false;
-    bool clientAuth = false;  // the extended key usage lists id-kp-clientAuth
+    bool clientAuth = false;            // the extended key usage lists id-kp-clientAuth
+    bool certificateAuthority = false;  // basicConstraints with cA TRUE
 };
 
 // Parses one DER certificate (exactly, no trailing bytes). Throws crypto::Error.

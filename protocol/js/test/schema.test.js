@@ -297,18 +297,27 @@ const certificate = (over = {}) => ({
   expiresInDays: 10, ...over,
 });
 
-test('Certificate_UsableForNeverBothSignAndRegister_InFixedOrder', () => {
-  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)] });
-  for (const u of [[], ['sign'], ['decrypt'], ['register'], ['sign', 'decrypt'], ['decrypt', 'register']]) {
+test('Certificate_UsableFor_OneUseOrTheSignRegisterPair_InFixedOrder', () => {
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)], caCertificates: [] });
+  for (const u of [[], ['sign'], ['decrypt'], ['register'], ['sign', 'register'], ['sign', 'decrypt'], ['decrypt', 'register']]) {
     accepts(list({ usableFor: u }), JSON.stringify(u));
   }
-  for (const u of [['sign', 'register'], ['register', 'sign'], ['decrypt', 'sign'], ['sign', 'sign'], ['login']]) {
+  for (const u of [['register', 'sign'], ['decrypt', 'sign'], ['sign', 'sign'], ['sign', 'decrypt', 'register'], ['login']]) {
     rejects(list({ usableFor: u }), JSON.stringify(u));
   }
 });
 
+test('CertificatesList_CaCertificates_ApartFromKeys', () => {
+  const { id, slot, keyAlgorithm, keyUsage, usableFor, expiresInDays, ...ca } = certificate();
+  assert.ok(id && slot && keyAlgorithm && keyUsage && usableFor && expiresInDays !== undefined);
+  accepts(p.result('certificates.list', { certificates: [], caCertificates: [ca] }), 'a CA certificate');
+  accepts(p.result('certificates.list', { certificates: [], caCertificates: [{ ...ca, label: '' }] }), 'no label');
+  rejects(p.result('certificates.list', { certificates: [], caCertificates: [certificate()] }), 'a key in caCertificates');
+  rejects(p.result('certificates.list', { certificates: [] }), 'caCertificates missing');
+});
+
 test('Certificate_FieldFormats', () => {
-  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)] });
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)], caCertificates: [] });
   accepts(list({ expiresInDays: -3 }), 'expired');
   accepts(list({ serialNumber: '00' }), 'serial zero');
   accepts(list({ slot: '82' }), 'retired slot');
@@ -327,7 +336,7 @@ test('Certificate_FieldFormats', () => {
   rejects(list({ der: '' }), 'empty der');
   const { label, ...noLabel } = certificate();
   assert.ok(label);
-  rejects(p.result('certificates.list', { certificates: [noLabel] }), 'missing label');
+  rejects(p.result('certificates.list', { certificates: [noLabel], caCertificates: [] }), 'missing label');
 });
 
 test('Results_Strict', () => {
