@@ -710,7 +710,8 @@ struct Server::Impl {
             return;
         }
         ++s.inFlight;
-        const service::CallContext context{s.id, s.origin, s.capabilities, received};
+        const service::CallContext context{s.id, s.origin, s.capabilities, received,
+                                           s.bridge && s.attached};
         auto done = completionFor(s, request.id, request.method, received);
         try {
             api.call(context, request.method, request.params, done);
@@ -731,14 +732,15 @@ struct Server::Impl {
     void attach(Session& s, const json& id, const std::string& origin, Clock::time_point received) {
         const auto capabilities = origins ? origins(origin) : std::nullopt;
         if (!capabilities) {
-            spdlog::info("connection {} bridge attach refused origin={}", s.id, origin);
+            spdlog::info("connection {} bridge attach refused origin={}", s.id,
+                         service::clientText(origin));
             refuse(s, id, "ORIGIN_NOT_ALLOWED", kAttachMethod, received);
             return;
         }
         s.attached = true;
         s.origin = origin;
         s.capabilities = *capabilities;
-        spdlog::info("connection {} bridge attached origin={}", s.id, origin);
+        spdlog::info("connection {} bridge attached origin={}", s.id, service::clientText(origin));
         enqueue(s, resultMessage(id, json{{"origin", origin}, {"pagePins", settings.pagePins}}));
         logRequest(s.origin, kAttachMethod, "ok", received);
     }

@@ -31,6 +31,10 @@ struct CallContext {
     std::string origin;
     Capabilities capabilities;
     std::chrono::steady_clock::time_point received;
+    // The request came over a bridge connection (the daemon's own /bridge window attached to
+    // `origin`). That window drops every `lastAttempt` of the page and sets it only after the
+    // user confirmed the last try in it.
+    bool viaBridge = false;
 };
 
 // Called exactly once per call, from any thread: either a result object or an error.

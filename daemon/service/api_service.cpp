@@ -140,10 +140,11 @@ card::PinInput keyPinInput(bool needed, std::optional<card::SecureBytes>& secret
 }
 
 // lastAttempt spends the card's last try, which blocks it: the decision of the card holder,
-// made through an origin trusted with PIN management, never of any page that may sign.
+// made through an origin trusted with PIN management or confirmed by the user in the bridge
+// window, never of any page that may sign.
 bool honouredLastAttempt(const ParamReader& params, const CallContext& context) {
     return params.optionalBool("lastAttempt").value_or(false) &&
-           context.capabilities.has(Capability::Manage);
+           (context.capabilities.has(Capability::Manage) || context.viaBridge);
 }
 
 // The PUK of a PIV card: the card cannot say how many tries are left, so the daemon goes by the
