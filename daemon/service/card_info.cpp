@@ -11,6 +11,32 @@ bool hasUsage(const crypto::CertificateInfo& info, std::string_view name) {
     return std::find(info.keyUsage.begin(), info.keyUsage.end(), name) != info.keyUsage.end();
 }
 
+nlohmann::json attributesJson(const std::vector<crypto::NameAttribute>& attributes) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const crypto::NameAttribute& attribute : attributes) {
+        list.push_back({{"type", attribute.type}, {"value", attribute.value}});
+    }
+    return list;
+}
+
+template <class T>
+nlohmann::json orNull(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json organizationIdJson(const std::optional<crypto::OrganizationId>& id) {
+    if (!id) {
+        return nullptr;
+    }
+    return {
+        {"value", id->value},
+        {"source", crypto::organizationIdSourceName(id->source)},
+        {"mismatch", id->mismatch},
+        {"extensionValue", orNull(id->extensionValue)},
+        {"subjectValue", orNull(id->subjectValue)},
+    };
+}
+
 }  // namespace
 
 const CardCertificate* CardInfo::findSlot(std::string_view slot) const {
@@ -97,6 +123,16 @@ nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& cert
         {"keyUsage", info.keyUsage},
         {"usableFor", keyUsesJson(keyUses(card.type, certificate, allowNoPinKeys))},
         {"expiresInDays", expiresInDays(info.notAfter, now)},
+        {"subjectAttributes", attributesJson(info.subjectAttributes)},
+        {"issuerAttributes", attributesJson(info.issuerAttributes)},
+        {"organizationId", organizationIdJson(info.organizationId)},
+        {"subjectType", info.subjectType
+                            ? nlohmann::json(crypto::subjectTypeName(*info.subjectType))
+                            : nlohmann::json(nullptr)},
+        {"primaryCard", orNull(info.primaryCard)},
+        {"policies", info.policies},
+        {"extendedKeyUsage", info.extendedKeyUsage},
+        {"fingerprintSha256", info.fingerprintSha256},
     };
 }
 

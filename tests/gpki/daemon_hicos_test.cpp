@@ -1,0 +1,267 @@
+// tenderkeyd with --pkcs11-module pointing at the HiCOS shim over a SoftHSM2 token laid out as
+// a GPKI company card (tests/gpki/support), inside tests/harness/with-cards. Signatures are
+// verified with `openssl cms -verify` against the test root; sealed data is made with
+// `openssl cms -encrypt`; whether a PIN reached the token is read from the shim's C_Login log.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "support/daemon_process.hpp"
+#include "support/gpki.hpp"
+#include "support/openssl_util.hpp"
+#include "support/schema_validator.hpp"
+#include "support/test_env.hpp"
+#include "support/ws_client.hpp"
+
+namespace tk::test {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const std::string kOrigin = "https://web.pcc.gov.tw";
+const std::string kContent = "投標文件 tender 2026-12-06";
+const std::string kSecret = "sealed bid: NT$ 1,234,567";
+
+std::string harnessDir() {
+    const char* dir = std::getenv("TK_HARNESS_DIR");
+    if (dir == nullptr) {
+        throw std::runtime_error("TK_HARNESS_DIR is not set: run under tests/harness/with-cards");
+    }
+    return dir;
+}
+
+void writeFile(const std::string& path, const std::string& content) {
+    std::ofstream(path, std::ios::binary) << content;
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+int run(const std::string& command, const std::string& log) {
+    return std::system((command + " >" + log + " 2>&1").c_str());
+}
+
+class HicosDaemon : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        port_ = freePort();
+        daemon_ = std::make_unique<ChildProcess>(
+            TK_DAEMON_BINARY,
+            std::vector<std::string>{"--dev", "--port", std::to_string(port_), "--allow-origin",
+                                     kOrigin, "--pkcs11-module", hicosShimModule()},
+            harnessDir() + "/tenderkeyd.log");
+        ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
+        client_ = std::make_unique<WsClient>("127.0.0.1", port_);
+        ASSERT_EQ(client_->open(kOrigin).status, 101);
+        client_->onMessage = [this](const json& message, const std::string& method) {
+            for (const auto& e : schemas().message(message, method)) {
+                violations_.push_back(message.dump().substr(0, 300) + ": " + e);
+            }
+        };
+        card_ = tokenCard();
+        const json list = client_->call("certificates.list", {{"cardId", card_["id"]}});
+        ASSERT_TRUE(list.contains("result")) << list.dump();
+        certificates_ = list["result"]["certificates"];
+    }
+
+    void TearDown() override {
+        for (const auto& v : violations_) {
+            ADD_FAILURE() << "schema violation: " << v;
+        }
+        if (HasFailure() && daemon_) {
+            std::cerr << "---- tenderkeyd log ----\n" << daemon_->log();
+        }
+    }
+
+    json tokenCard() {
+        for (int i = 0; i < 100; ++i) {
+            const json r = client_->call("readers.list");
+            for (const auto& entry : r["result"]["readers"]) {
+                if (entry["cardPresent"] == true && entry["card"]["type"] == "pkcs11") {
+                    return entry["card"];
+                }
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        throw std::runtime_error("the daemon never showed the HiCOS token");
+    }
+
+    json certificate(const std::string& slot) const {
+        for (const auto& c : certificates_) {
+            if (c["slot"] == slot) {
+                return c;
+            }
+        }
+        throw std::runtime_error("no certificate in slot " + slot);
+    }
+
+    std::string file(const std::string& name) const { return token_.directory() + "/" + name; }
+
+    json verify(const std::string& pin, bool lastAttempt = false) {
+        json params{{"cardId", card_["id"]}, {"pin", pin}};
+        if (lastAttempt) {
+            params["lastAttempt"] = true;
+        }
+        return client_->call("pin.verify", params);
+    }
+
+    static void expectReason(const json& response, const std::string& reason) {
+        ASSERT_TRUE(response.contains("error")) << response.dump();
+        EXPECT_EQ(response["error"]["data"]["reason"], reason) << response.dump();
+    }
+
+    HicosToken token_{"company", "moeaca"};  // before the daemon, which inherits its variables
+    std::uint16_t port_ = 0;
+    std::unique_ptr<ChildProcess> daemon_;
+    std::unique_ptr<WsClient> client_;
+    std::vector<std::string> violations_;
+    json card_;
+    json certificates_;
+};
+
+TEST_F(HicosDaemon, List_HiCosTokenWithSignAndKeyxAndTheirFacts) {
+    EXPECT_EQ(card_["label"], kHicosLabel) << card_.dump();
+    const json sign = certificate(kSignId);
+    const json keyx = certificate(kKeyxId);
+    EXPECT_EQ(sign["label"], "SIGN");
+    EXPECT_EQ(keyx["label"], "KEYX");
+    EXPECT_EQ(sign["keyAlgorithm"], "RSA-2048");
+    EXPECT_EQ(base64Decode(sign["der"]), readFile(gpkiFile("company-sign.der")));
+    EXPECT_EQ(base64Decode(keyx["der"]), readFile(gpkiFile("company-keyx.der")));
+    EXPECT_EQ(sign["keyUsage"], json::array({"digitalSignature"}));
+    EXPECT_EQ(keyx["keyUsage"], json::array({"keyEncipherment", "dataEncipherment"}));
+    EXPECT_NE(std::find(sign["usableFor"].begin(), sign["usableFor"].end(), "sign"),
+              sign["usableFor"].end())
+        << sign.dump();
+    EXPECT_EQ(keyx["usableFor"], json::array({"decrypt"}));
+    for (const json& c : {sign, keyx}) {
+        EXPECT_EQ(c["organizationId"]["value"], "12345678") << c.dump();
+        EXPECT_EQ(c["organizationId"]["source"], "both");
+        EXPECT_EQ(c["organizationId"]["mismatch"], false);
+        EXPECT_EQ(c["subjectType"], "company");
+        EXPECT_EQ(c["primaryCard"], true);
+        EXPECT_EQ(c["policies"], json::array({"2.16.886.101.0.3.3"}));
+        EXPECT_EQ(c["subjectAttributes"][1],
+                  json({{"type", "O"}, {"value", "測試科技股份有限公司"}}));
+        EXPECT_EQ(c["issuerAttributes"][2],
+                  json({{"type", "OU"}, {"value", "工商憑證管理中心測試"}}));
+        EXPECT_EQ(c["fingerprintSha256"].get<std::string>().size(), 64u);
+    }
+    const json status = client_->call("pin.status", {{"cardId", card_["id"]}});
+    EXPECT_EQ(status["result"]["retriesLeft"], 3) << status.dump();
+    EXPECT_EQ(status["result"]["blocked"], false);
+}
+
+TEST_F(HicosDaemon, CmsSignWithSign_VerifiedByOpenSslAgainstTestRoot) {
+    const json sign = certificate(kSignId);
+    const json r = client_->call("sign", {{"certificateId", sign["id"]},
+                                          {"pin", kHicosPin},
+                                          {"data", base64Encode(kContent)},
+                                          {"format", "cms"},
+                                          {"cms", {{"detached", true}, {"signingTime", true}}}});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    writeFile(file("sig.der"), base64Decode(r["result"]["cms"]));
+    writeFile(file("content.bin"), kContent);
+    const std::string verify = "openssl cms -verify -binary -cades -inform DER -in " +
+                               file("sig.der") + " -CAfile " + gpkiFile("root.pem") +
+                               " -certfile " + gpkiFile("ca-moeaca.pem") + " -out " +
+                               file("verified.bin") + " -content ";
+    EXPECT_EQ(run(verify + file("content.bin"), file("verify.log")), 0)
+        << readFile(file("verify.log"));
+    EXPECT_EQ(readFile(file("verified.bin")), kContent);
+    // The same signature over other content fails.
+    writeFile(file("other.bin"), kContent + ".");
+    EXPECT_NE(run(verify + file("other.bin"), file("verify2.log")), 0);
+}
+
+TEST_F(HicosDaemon, DecryptCmsSealedToKeyx_GivesThePlaintext) {
+    const json keyx = certificate(kKeyxId);
+    writeFile(file("plain.bin"), kSecret);
+    for (const std::string options :
+         {"", "-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256"}) {
+        const std::string encrypt = "openssl cms -encrypt -binary -outform DER -aes256 -in " +
+                                    file("plain.bin") + " -out " + file("env.der") + " -recip " +
+                                    gpkiFile("company-keyx.pem") + " " + options;
+        ASSERT_EQ(run(encrypt, file("encrypt.log")), 0) << readFile(file("encrypt.log"));
+        const json r = client_->call("decrypt", {{"certificateId", keyx["id"]},
+                                                 {"pin", kHicosPin},
+                                                 {"cms", base64Encode(readFile(file("env.der")))}});
+        ASSERT_TRUE(r.contains("result")) << options << r.dump();
+        EXPECT_EQ(base64Decode(r["result"]["data"]), kSecret) << options;
+    }
+}
+
+TEST_F(HicosDaemon, AlphanumericPin_Accepted) {
+    const json r = verify(kHicosPin);
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(r["result"]["verified"], true);
+    EXPECT_EQ(token_.loginCalls(), 1);
+}
+
+TEST_F(HicosDaemon, PinOutsideTokenLengthsOrNotPrintable_PinFormatWithoutTouchingToken) {
+    for (const std::string pin : {"tk8Pi", "tk8Pin2xy", "tk8Pin\x01x", "tk8Pin\xc3\xa9"}) {
+        expectReason(verify(pin), "PIN_FORMAT");
+        expectReason(client_->call("sign", {{"certificateId", certificate(kSignId)["id"]},
+                                            {"pin", pin},
+                                            {"data", base64Encode(kContent)}}),
+                     "PIN_FORMAT");
+    }
+    EXPECT_EQ(token_.loginCalls(), 0);
+    const json status = client_->call("pin.status", {{"cardId", card_["id"]}});
+    EXPECT_EQ(status["result"]["retriesLeft"], 3) << status.dump();
+}
+
+TEST_F(HicosDaemon, WrongPins_CountDownTwoOneThenLastTryGuardThenBlocked) {
+    const json first = verify("wrong111");
+    expectReason(first, "PIN_INCORRECT");
+    EXPECT_EQ(first["error"]["data"]["retriesLeft"], 2) << first.dump();
+    const json second = verify("wrong222");
+    expectReason(second, "PIN_INCORRECT");
+    EXPECT_EQ(second["error"]["data"]["retriesLeft"], 1) << second.dump();
+    EXPECT_EQ(token_.loginCalls(), 2);
+
+    // One try left: neither the right PIN nor a wrong one is sent without lastAttempt.
+    const json guarded = verify(kHicosPin);
+    expectReason(guarded, "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(guarded["error"]["data"]["retriesLeft"], 1) << guarded.dump();
+    expectReason(client_->call("sign", {{"certificateId", certificate(kSignId)["id"]},
+                                        {"pin", "wrong333"},
+                                        {"data", base64Encode(kContent)}}),
+                 "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(token_.loginCalls(), 2);
+    const json status = client_->call("pin.status", {{"cardId", card_["id"]}});
+    EXPECT_EQ(status["result"]["retriesLeft"], 1) << status.dump();
+
+    const json last = verify("wrong333", true);
+    expectReason(last, "PIN_BLOCKED");
+    EXPECT_EQ(last["error"]["data"]["retriesLeft"], 0) << last.dump();
+    EXPECT_EQ(token_.loginCalls(), 3);
+    // Blocked: even the right PIN is not sent.
+    expectReason(verify(kHicosPin, true), "PIN_BLOCKED");
+    EXPECT_EQ(token_.loginCalls(), 3);
+    const json blocked = client_->call("pin.status", {{"cardId", card_["id"]}});
+    EXPECT_EQ(blocked["result"]["blocked"], true) << blocked.dump();
+}
+
+TEST_F(HicosDaemon, RightPinAfterWrongOne_ResetsTheCounter) {
+    expectReason(verify("wrong111"), "PIN_INCORRECT");
+    EXPECT_EQ(client_->call("pin.status", {{"cardId", card_["id"]}})["result"]["retriesLeft"], 2);
+    ASSERT_TRUE(verify(kHicosPin).contains("result"));
+    EXPECT_EQ(client_->call("pin.status", {{"cardId", card_["id"]}})["result"]["retriesLeft"], 3);
+}
+
+}  // namespace
+}  // namespace tk::test
