@@ -61,7 +61,8 @@ class HicosDaemon : public ::testing::Test {
         daemon_ = std::make_unique<ChildProcess>(
             TK_DAEMON_BINARY,
             std::vector<std::string>{"--dev", "--port", std::to_string(port_), "--allow-origin",
-                                     kOrigin, "--pkcs11-module", hicosShimModule()},
+                                     kOrigin + "=read,sign,decrypt,register,manage",
+                                     "--pkcs11-module", hicosShimModule()},
             harnessDir() + "/tenderkeyd.log");
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
         client_ = std::make_unique<WsClient>("127.0.0.1", port_);
@@ -71,8 +72,9 @@ class HicosDaemon : public ::testing::Test {
                 violations_.push_back(message.dump().substr(0, 300) + ": " + e);
             }
         };
-        card_ = tokenCard();
-        const json list = client_->call("certificates.list", {{"cardId", card_["id"]}});
+        const json reader = tokenReader();
+        card_ = reader["card"];
+        const json list = client_->call("certificates.list", {{"reader", reader["name"]}});
         ASSERT_TRUE(list.contains("result")) << list.dump();
         certificates_ = list["result"]["certificates"];
     }
@@ -86,12 +88,12 @@ class HicosDaemon : public ::testing::Test {
         }
     }
 
-    json tokenCard() {
+    json tokenReader() {
         for (int i = 0; i < 100; ++i) {
             const json r = client_->call("readers.list");
             for (const auto& entry : r["result"]["readers"]) {
                 if (entry["cardPresent"] == true && entry["card"]["type"] == "pkcs11") {
-                    return entry["card"];
+                    return entry;
                 }
             }
             std::this_thread::sleep_for(100ms);
@@ -175,13 +177,27 @@ TEST_F(HicosDaemon, CmsSignWithSign_VerifiedByOpenSslAgainstTestRoot) {
     ASSERT_TRUE(r.contains("result")) << r.dump();
     writeFile(file("sig.der"), base64Decode(r["result"]["cms"]));
     writeFile(file("content.bin"), kContent);
+    // `openssl cms -verify` builds the chain from the CMS's own certificates and its trust
+    // store only, so it gets the issuing CA in the store; that the signer chains to the test
+    // root with the issuing CA as an untrusted intermediate is checked by `openssl verify`.
+    writeFile(file("store.pem"),
+              readFile(gpkiFile("root.pem")) + readFile(gpkiFile("ca-moeaca.pem")));
     const std::string verify = "openssl cms -verify -binary -cades -inform DER -in " +
-                               file("sig.der") + " -CAfile " + gpkiFile("root.pem") +
-                               " -certfile " + gpkiFile("ca-moeaca.pem") + " -out " +
-                               file("verified.bin") + " -content ";
-    EXPECT_EQ(run(verify + file("content.bin"), file("verify.log")), 0)
+                               file("sig.der") + " -CAfile " + file("store.pem") + " -signer " +
+                               file("signer.pem") + " -out " + file("verified.bin") + " -content ";
+    ASSERT_EQ(run(verify + file("content.bin"), file("verify.log")), 0)
         << readFile(file("verify.log"));
     EXPECT_EQ(readFile(file("verified.bin")), kContent);
+    EXPECT_EQ(run("openssl verify -CAfile " + gpkiFile("root.pem") + " -untrusted " +
+                      gpkiFile("ca-moeaca.pem") + " " + file("signer.pem"),
+                  file("chain.log")),
+              0)
+        << readFile(file("chain.log"));
+    EXPECT_EQ(
+        run("openssl x509 -in " + file("signer.pem") + " -outform DER -out " + file("signer.der"),
+            file("x509.log")),
+        0);
+    EXPECT_EQ(readFile(file("signer.der")), readFile(gpkiFile("company-sign.der")));
     // The same signature over other content fails.
     writeFile(file("other.bin"), kContent + ".");
     EXPECT_NE(run(verify + file("other.bin"), file("verify2.log")), 0);

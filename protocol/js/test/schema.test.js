@@ -289,7 +289,11 @@ const certificate = (over = {}) => ({
   id: CERT, cardId: CARD, reader: 'R', slot: '9c', label: 'Digital Signature', der: 'MIIB',
   subject: 'CN=範例,C=TW', issuer: 'CN=CA,C=TW', serialNumber: '2ceaa3b1', notBefore: '2024-04-01T00:00:00Z',
   notAfter: '2029-03-31T23:59:59Z', keyAlgorithm: 'RSA-2048', keyUsage: ['digitalSignature'], usableFor: ['sign'],
-  expiresInDays: 10, ...over,
+  expiresInDays: 10,
+  subjectAttributes: [{ type: 'C', value: 'TW' }, { type: 'CN', value: '範例' }],
+  issuerAttributes: [{ type: 'C', value: 'TW' }, { type: 'CN', value: 'CA' }],
+  organizationId: null, subjectType: null, primaryCard: null, policies: [], extendedKeyUsage: [],
+  fingerprintSha256: 'ab'.repeat(32), ...over,
 });
 
 test('Certificate_UsableForNeverBothSignAndRegister_InFixedOrder', () => {
@@ -300,6 +304,27 @@ test('Certificate_UsableForNeverBothSignAndRegister_InFixedOrder', () => {
   for (const u of [['sign', 'register'], ['register', 'sign'], ['decrypt', 'sign'], ['sign', 'sign'], ['login']]) {
     rejects(list({ usableFor: u }), JSON.stringify(u));
   }
+});
+
+test('Certificate_GpkiFacts', () => {
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)] });
+  const ubn = { value: '12345678', source: 'both', mismatch: false, extensionValue: '12345678', subjectValue: '12345678' };
+  accepts(list({ organizationId: ubn, subjectType: 'company', primaryCard: true }), 'company card');
+  accepts(list({ organizationId: { ...ubn, source: 'extension', subjectValue: null } }), 'from the extension');
+  accepts(list({ organizationId: { ...ubn, mismatch: true, subjectValue: '12345679' } }), 'mismatch');
+  accepts(list({ policies: ['2.16.886.101.0.3.3'], extendedKeyUsage: ['clientAuth', '1.3.6.1.4.1.311.10.3.12'] }), 'policies, EKU');
+  for (const t of ['company', 'organisation', 'agency', 'unit', 'person', 'other']) {
+    accepts(list({ subjectType: t }), t);
+  }
+  rejects(list({ subjectType: 'government' }), 'unknown subject type');
+  rejects(list({ organizationId: { ...ubn, source: 'card' } }), 'unknown source');
+  rejects(list({ organizationId: '12345678' }), 'organizationId as a bare string');
+  rejects(list({ policies: ['certificatePolicy'] }), 'policy not an OID');
+  rejects(list({ fingerprintSha256: 'AB'.repeat(32) }), 'uppercase fingerprint');
+  rejects(list({ subjectAttributes: [{ type: 'C' }] }), 'attribute without value');
+  const { fingerprintSha256, ...noFingerprint } = certificate();
+  assert.ok(fingerprintSha256);
+  rejects(p.result('certificates.list', { certificates: [noFingerprint] }), 'missing fingerprint');
 });
 
 test('Certificate_FieldFormats', () => {
