@@ -104,10 +104,25 @@ long long expiresInDays(std::time_t notAfter, std::time_t now) {
     return seconds >= 0 ? seconds / kDay : -((-seconds + kDay - 1) / kDay);
 }
 
+nlohmann::json certificateFactsJson(const crypto::CertificateInfo& info) {
+    return {
+        {"subjectAttributes", attributesJson(info.subjectAttributes)},
+        {"issuerAttributes", attributesJson(info.issuerAttributes)},
+        {"organizationId", organizationIdJson(info.organizationId)},
+        {"subjectType", info.subjectType
+                            ? nlohmann::json(crypto::subjectTypeName(*info.subjectType))
+                            : nlohmann::json(nullptr)},
+        {"primaryCard", orNull(info.primaryCard)},
+        {"policies", info.policies},
+        {"extendedKeyUsage", info.extendedKeyUsage},
+        {"fingerprintSha256", info.fingerprintSha256},
+    };
+}
+
 nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& certificate,
                                std::string_view reader, bool allowNoPinKeys, std::time_t now) {
     const crypto::CertificateInfo& info = certificate.info;
-    return {
+    nlohmann::json json = {
         {"id", certificateId(card.id, certificate.entry.slot)},
         {"cardId", card.id},
         {"reader", reader},
@@ -123,17 +138,9 @@ nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& cert
         {"keyUsage", info.keyUsage},
         {"usableFor", keyUsesJson(keyUses(card.type, certificate, allowNoPinKeys))},
         {"expiresInDays", expiresInDays(info.notAfter, now)},
-        {"subjectAttributes", attributesJson(info.subjectAttributes)},
-        {"issuerAttributes", attributesJson(info.issuerAttributes)},
-        {"organizationId", organizationIdJson(info.organizationId)},
-        {"subjectType", info.subjectType
-                            ? nlohmann::json(crypto::subjectTypeName(*info.subjectType))
-                            : nlohmann::json(nullptr)},
-        {"primaryCard", orNull(info.primaryCard)},
-        {"policies", info.policies},
-        {"extendedKeyUsage", info.extendedKeyUsage},
-        {"fingerprintSha256", info.fingerprintSha256},
     };
+    json.update(certificateFactsJson(info));
+    return json;
 }
 
 std::string pivCardLabel(const std::vector<CardCertificate>& certificates) {

@@ -61,6 +61,11 @@ std::string certificateId(std::string_view cardId, std::string_view slot);
 // Whole days from `now` to `notAfter`, rounded down (negative once expired).
 long long expiresInDays(std::time_t notAfter, std::time_t now);
 
+// The certificate facts of the Certificate object (subjectAttributes, issuerAttributes,
+// organizationId, subjectType, primaryCard, policies, extendedKeyUsage, fingerprintSha256),
+// shared with `tenderkey certs --json`.
+nlohmann::json certificateFactsJson(const crypto::CertificateInfo& info);
+
 // The Certificate object of PROTOCOL.md §4.
 nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& certificate,
                                std::string_view reader, bool allowNoPinKeys, std::time_t now);

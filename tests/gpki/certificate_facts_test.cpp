@@ -7,6 +7,7 @@
 
 #include <ctime>
 
+#include "cli/output.hpp"
 #include "crypto/certificate.hpp"
 #include "service/card_info.hpp"
 #include "support/gpki.hpp"
@@ -192,6 +193,48 @@ TEST(GpkiCertificateJson, CertificatesListMembers) {
     EXPECT_EQ(organisation["organizationId"]["subjectValue"], nullptr);
     EXPECT_EQ(organisation["primaryCard"], false);
     EXPECT_EQ(organisation["subjectType"], "organisation");
+}
+
+// `tenderkey certs` shows the same facts as text (the JSON form is certificateFactsJson).
+TEST(GpkiCertsText, FactsLines) {
+    const CertificateInfo company = parsed("company-sign");
+    EXPECT_EQ(cli::certificateFactsText(company),
+              "    org id   12345678 (both)\n"
+              "    holder   company, primary card\n"
+              "    policy   2.16.886.101.0.3.3\n"
+              "    sha-256  " +
+                  company.fingerprintSha256 + "\n");
+    const CertificateInfo mismatch = parsed("mismatch-sign");
+    EXPECT_EQ(cli::certificateFactsText(mismatch),
+              "    org id   12345679 (MISMATCH: the extension says 12345679, the subject "
+              "12345678)\n"
+              "    holder   company\n"
+              "    policy   2.16.886.101.0.3.3\n"
+              "    sha-256  " +
+                  mismatch.fingerprintSha256 + "\n");
+    const CertificateInfo citizen = parsed("citizen-sign");
+    EXPECT_EQ(cli::certificateFactsText(citizen),
+              "    holder   person\n"
+              "    policy   2.16.886.101.0.3.1, 2.16.886.101.0.3.3\n"
+              "    ext use  emailProtection, 1.3.6.1.4.1.311.10.3.12\n"
+              "    sha-256  " +
+                  citizen.fingerprintSha256 + "\n");
+    EXPECT_EQ(cli::certificateFactsText(parsed("root")),
+              "    sha-256  " + parsed("root").fingerprintSha256 + "\n");
+}
+
+TEST(GpkiCertsJson, SameMembersAsCertificatesList) {
+    const CertificateInfo info = parsed("organisation-keyx");
+    service::CardInfo card;
+    card.id = "0123456789abcdef0123";
+    card.type = "pkcs11";
+    const json list = service::certificateJson(card, cardCertificate("organisation-keyx", kKeyxId),
+                                               "reader", false, std::time(nullptr));
+    const json facts = service::certificateFactsJson(info);
+    for (const auto& [member, value] : facts.items()) {
+        EXPECT_EQ(list.at(member), value) << member;
+    }
+    EXPECT_EQ(facts.size(), 8u);
 }
 
 }  // namespace
