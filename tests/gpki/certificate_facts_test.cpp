@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <ctime>
 
@@ -150,6 +153,62 @@ TEST(GpkiCertificate, FingerprintSha256_AsOpenSslComputesIt) {
     EXPECT_EQ(crypto::parseCertificate(der).fingerprintSha256,
               card::toHex(card::ByteView(md, length)));
     EXPECT_EQ(crypto::parseCertificate(der).fingerprintSha256.size(), 64u);
+}
+
+// A self-signed certificate made with OpenSSL's API: a subject with a BIT STRING attribute
+// (no text type) and a subjectDirectoryAttributes extension holding `directoryDer`.
+card::Bytes unusualCertificate(const card::Bytes& directoryDer) {
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "C", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("TW"), -1, -1, 0);
+    const unsigned char raw[] = {0x01, 0xab};
+    if (X509_NAME_add_entry_by_txt(name, "2.16.886.1.100.9.9", V_ASN1_BIT_STRING, raw, sizeof raw,
+                                   -1, 0) != 1) {
+        throw std::runtime_error("X509_NAME_add_entry_by_txt failed");
+    }
+    X509_set_issuer_name(x, name);
+    X509_set_pubkey(x, key);
+    ASN1_OCTET_STRING* data = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(data, directoryDer.data(), static_cast<int>(directoryDer.size()));
+    X509_EXTENSION* extension =
+        X509_EXTENSION_create_by_NID(nullptr, NID_subject_directory_attributes, 0, data);
+    X509_add_ext(x, extension, -1);
+    X509_sign(x, key, EVP_sha256());
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(x, &der);
+    card::Bytes out(der, der + length);
+    OPENSSL_free(der);
+    X509_EXTENSION_free(extension);
+    ASN1_OCTET_STRING_free(data);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return out;
+}
+
+TEST(GpkiCertificate, UndecodableDirectoryAttributes_ReadAsAbsent) {
+    // A NULL where the SEQUENCE OF Attribute belongs: the certificate stays usable.
+    const CertificateInfo info = crypto::parseCertificate(unusualCertificate({0x05, 0x00}));
+    EXPECT_TRUE(info.directoryAttributes.empty());
+    EXPECT_EQ(info.subjectType, std::nullopt);
+    EXPECT_FALSE(info.organizationId.has_value());
+}
+
+TEST(GpkiCertificate, NameAttributeWithoutTextType_HashAndHex) {
+    // SEQUENCE { SEQUENCE { OID 2.16.886.1.100.2.1, SET { OID 2.16.886.1.100.3.2.1.2 } } }
+    const card::Bytes directory{0x30, 0x18, 0x30, 0x16, 0x06, 0x07, 0x60, 0x86, 0x76,
+                                0x01, 0x64, 0x02, 0x01, 0x31, 0x0b, 0x06, 0x09, 0x60,
+                                0x86, 0x76, 0x01, 0x64, 0x03, 0x02, 0x01, 0x02};
+    ASSERT_EQ(directory.size(), 26u);
+    const CertificateInfo info = crypto::parseCertificate(unusualCertificate(directory));
+    EXPECT_EQ(info.subjectAttributes,
+              (std::vector<NameAttribute>{{"C", "TW"}, {"2.16.886.1.100.9.9", "#01ab"}}));
+    EXPECT_EQ(info.subjectType, SubjectType::Unit);
 }
 
 service::CardCertificate cardCertificate(const std::string& name, const std::string& slot) {
