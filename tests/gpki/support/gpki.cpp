@@ -53,22 +53,8 @@ HicosToken::HicosToken(const std::string& profile, const std::string& ca) {
     ::setenv("SOFTHSM2_CONF", config.c_str(), 1);
     ::setenv("TK_HICOS_SHIM_LOG", (dir_ + "/shim.log").c_str(), 1);
     ::setenv("TK_HICOS_SHIM_MODULE", kSoftHsmModule, 1);
-    // SoftHSM2 needs an SO PIN to make a token; a HiCOS card gives its holder none.
-    runShell(std::string("softhsm2-util --init-token --free --label '") + kHicosLabel + "' --pin " +
-             kHicosPin + " --so-pin 87654321");
-    const std::string tool =
-        std::string("pkcs11-tool --module ") + kSoftHsmModule + " --login --pin " + kHicosPin + " ";
-    const auto write = [&](const std::string& file, const std::string& type, const char* id,
-                           const std::string& label, const std::string& extra) {
-        runShell(tool + "--write-object " + gpkiFile(file) + " --type " + type + " --id " + id +
-                 " --label " + label + extra);
-    };
-    write(profile + "-sign-key.der", "privkey", kSignId, "SIGN", " --usage-sign");
-    write(profile + "-sign.der", "cert", kSignId, "SIGN", "");
-    write(profile + "-keyx-key.der", "privkey", kKeyxId, "KEYX", " --usage-decrypt");
-    write(profile + "-keyx.der", "cert", kKeyxId, "KEYX", "");
-    write("ca-" + ca + ".der", "cert", kCaCertId, "CACert", "");
-    write("root.der", "cert", kRootCaCertId, "ROOTCACert", "");
+    runShell(std::string(TK_HICOS_TOKEN_SCRIPT) + " " + gpkiDirectory() + " " + profile + " " + ca +
+             " " + kHicosPin);
 }
 
 HicosToken::~HicosToken() {
