@@ -18,6 +18,15 @@ enum class PinPolicy {
     Always,  // e.g. PIV 9C: VERIFY immediately before every use
 };
 
+// What a key object itself allows, where the backend can read it (PKCS#11: CKA_SIGN;
+// CKA_DECRYPT, CKA_UNWRAP or CKA_DERIVE).
+struct KeyPermissions {
+    bool sign = true;
+    bool decrypt = true;
+
+    bool operator==(const KeyPermissions&) const = default;
+};
+
 // One key on the card together with its certificate.
 struct CertificateEntry {
     std::string slot;   // backend key reference, lowercase hex: PIV "9a", "82"; PKCS#11 CKA_ID
@@ -25,6 +34,16 @@ struct CertificateEntry {
     Bytes der;          // the X.509 certificate
     KeyAlgorithm keyAlgorithm;
     PinPolicy pinPolicy;
+    // nullopt: the backend does not say (PIV; a PKCS#11 key hidden until login); the
+    // certificate alone decides what the key is for.
+    std::optional<KeyPermissions> permissions;
+};
+
+// A certificate the card carries without a key of its own behind it (a CA certificate kept on
+// a PKCS#11 token for chain building). Never used for an operation.
+struct AuthorityCertificate {
+    std::string label;
+    Bytes der;
 };
 
 // A certificate object that exists on the card but cannot be offered (unreadable, malformed,
@@ -103,6 +122,11 @@ class Token {
     // The keys with usable certificates, read once and then served from memory.
     virtual const std::vector<CertificateEntry>& certificates() = 0;
     virtual const std::vector<SkippedCertificate>& skippedCertificates() = 0;
+    // Certificates without a key (see AuthorityCertificate); none unless the backend has them.
+    virtual const std::vector<AuthorityCertificate>& authorityCertificates() {
+        static const std::vector<AuthorityCertificate> none;
+        return none;
+    }
     // Forget what was read, so the next call reads the card again.
     virtual void invalidateCache() = 0;
 

@@ -22,8 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr service::Capability kAllCapabilities[] = {
-    service::Capability::Read, service::Capability::Sign, service::Capability::Decrypt,
-    service::Capability::Register, service::Capability::Manage};
+    service::Capability::Read,     service::Capability::Sign,   service::Capability::Decrypt,
+    service::Capability::Register, service::Capability::Manage, service::Capability::SignRaw};
 
 std::vector<std::string> splitLines(const std::string& text) {
     std::vector<std::string> lines;

@@ -419,6 +419,7 @@ CertificateInfo parseCertificate(card::ByteView der) {
     }
     info.hasExtendedKeyUsage = (flags & EXFLAG_XKUSAGE) != 0;
     info.clientAuth = info.hasExtendedKeyUsage && (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
+    info.certificateAuthority = (flags & EXFLAG_CA) != 0;
 
     info.subjectAttributes = nameAttributes(X509_get_subject_name(x));
     info.issuerAttributes = nameAttributes(X509_get_issuer_name(x));

@@ -70,7 +70,8 @@ struct CertificateInfo {
     // encipherOnly, decipherOnly.
     std::vector<std::string> keyUsage;
     bool hasExtendedKeyUsage = false;
-    bool clientAuth = false;  // the extended key usage lists id-kp-clientAuth
+    bool clientAuth = false;            // the extended key usage lists id-kp-clientAuth
+    bool certificateAuthority = false;  // basicConstraints with cA TRUE
 
     // The facts below serve portals that identify the holder (Taiwan's GPKI cards first).
 

@@ -407,17 +407,21 @@ card::SecureBytes cmsDecrypt(CardKeyOperations& operations, card::ByteView certi
     if (!out) {
         throw Error("out of memory");
     }
-    // With the certificate only the matching recipient is tried (one card operation);
-    // CMS_DEBUG_DECRYPT makes a failed key decryption an error instead of a random key.
+    // With the certificate only the matching recipient is tried (one card operation). OpenSSL's
+    // protection against the million-message attack stays on (never its debug-decrypt flag,
+    // which a lint test looks for): a content key that does not decrypt is replaced by a random
+    // one, so bad padding and a wrong key end the same way, in the content decryption.
     const int rc = CMS_decrypt(envelope.cms.get(), key.get(), envelope.certificate.get(), nullptr,
-                               out.get(), CMS_BINARY | CMS_DEBUG_DECRYPT);
+                               out.get(), CMS_BINARY);
+    const std::string message = rc == 1 ? std::string() : openSslMessage("CMS decryption failed");
+    // What the card answered counts even when OpenSSL went on with a random key: a wrong PIN or
+    // a removed card is reported as such, and a padding failure never yields plaintext.
+    try {
+        key.rethrowCardError();
+    } catch (const PaddingError&) {
+        throw CmsError(CmsError::Kind::DecryptFailed, "key decryption failed");
+    }
     if (rc != 1) {
-        const std::string message = openSslMessage("CMS decryption failed");
-        try {
-            key.rethrowCardError();
-        } catch (const PaddingError&) {
-            throw CmsError(CmsError::Kind::DecryptFailed, "key decryption failed");
-        }
         throw CmsError(CmsError::Kind::DecryptFailed, message);
     }
     char* data = nullptr;

@@ -13,6 +13,7 @@
 #include "server/server.hpp"
 #include "service/api_service.hpp"
 #include "service/origin_policy.hpp"
+#include "service/state/state_directory.hpp"
 
 // run() (signals, systemd) and the watchdog's checks are Linux; runDaemon() is what the
 // Windows service (windows-service/) calls.
@@ -166,6 +167,9 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
         service = service::makeService(config, TK_VERSION);
         server = std::make_unique<server::Server>(*service, settings, lookupOf(policy));
     } catch (const server::ServerError& e) {
+        spdlog::critical("{}", e.what());
+        return kExitBadConfiguration;
+    } catch (const service::state::StateError& e) {
         spdlog::critical("{}", e.what());
         return kExitBadConfiguration;
     }

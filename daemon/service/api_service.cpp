@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "card/algorithms.hpp"
+#include "card/errors.hpp"
 #include "card/piv/piv_objects.hpp"
 #include "crypto/cms.hpp"
 #include "crypto/digest.hpp"
@@ -72,7 +73,7 @@ KeyTarget requireKey(const CardManager& cards, const std::string& certificateId,
         throw ApiFailure(Reason::CertificateNotFound, {});
     }
     KeyTarget key{CardTarget{*reader, reader->card}, certificate, {}};
-    key.uses = keyUses(reader->card->type, *certificate, allowNoPinKeys);
+    key.uses = keyUses(*reader->card, *certificate, allowNoPinKeys);
     return key;
 }
 
@@ -119,6 +120,33 @@ card::PinInput keyPinInput(bool needed, std::optional<card::SecureBytes>& secret
     return input;
 }
 
+// lastAttempt spends the card's last try, which blocks it: the decision of the card holder,
+// made through an origin trusted with PIN management, never of any page that may sign.
+bool honouredLastAttempt(const ParamReader& params, const CallContext& context) {
+    return params.optionalBool("lastAttempt").value_or(false) &&
+           context.capabilities.has(Capability::Manage);
+}
+
+// The PUK of a PIV card: the card cannot say how many tries are left, so the daemon goes by the
+// last count it saw (state::CardStates); an unknown count may be the last try.
+void checkKnownPukCounter(const state::CardState& known, bool lastAttempt) {
+    if (lastAttempt) {
+        return;
+    }
+    if (known.pukRetriesLeft == 0) {
+        throw ApiFailure(Reason::PukBlocked, {}, {{"retriesLeft", 0}});
+    }
+    if (!known.pukRetriesLeft) {
+        throw ApiFailure(Reason::PinLastAttempt,
+                         "the PUK's retry counter is not known (the card cannot report it), so "
+                         "this may be its last try; repeat with lastAttempt to send it",
+                         {{"retriesLeft", 1}});
+    }
+    if (*known.pukRetriesLeft == 1) {
+        throw ApiFailure(Reason::PinLastAttempt, "one PUK try left", {{"retriesLeft", 1}});
+    }
+}
+
 card::HashAlgorithm hashFromName(const std::optional<std::string>& name) {
     return name ? *card::hashAlgorithmFromName(*name) : card::HashAlgorithm::Sha256;
 }
@@ -156,6 +184,9 @@ struct ApiService::Request {
 
 ApiService::ApiService(ServiceOptions options, std::unique_ptr<CardManager> cards)
     : options_(std::move(options)), cards_(std::move(cards)) {
+    if (!options_.cardStates) {
+        options_.cardStates = std::make_shared<state::CardStates>();
+    }
     cards_->setEventListener([this](const nlohmann::json& event) { publish(event); });
 }
 
@@ -269,6 +300,7 @@ nlohmann::json ApiService::certificatesList(Request& request) {
     const CardsView view = availableView(*cards_);
     const std::time_t now = std::time(nullptr);
     nlohmann::json list = nlohmann::json::array();
+    nlohmann::json authorities = nlohmann::json::array();
     const auto add = [&](const ReaderView& reader) {
         if (!reader.card || reader.card->type == "unknown") {
             return;
@@ -276,6 +308,9 @@ nlohmann::json ApiService::certificatesList(Request& request) {
         for (const CardCertificate& certificate : reader.card->certificates) {
             list.push_back(certificateJson(*reader.card, certificate, reader.name,
                                            options_.allowNoPinKeys, now));
+        }
+        for (const CardAuthorityCertificate& certificate : reader.card->authorityCertificates) {
+            authorities.push_back(authorityCertificateJson(*reader.card, certificate, reader.name));
         }
     };
     if (readerName) {
@@ -295,7 +330,7 @@ nlohmann::json ApiService::certificatesList(Request& request) {
             add(reader);
         }
     }
-    return {{"certificates", std::move(list)}};
+    return {{"certificates", std::move(list)}, {"caCertificates", std::move(authorities)}};
 }
 
 void ApiService::pinStatus(Request& request) {
@@ -321,7 +356,7 @@ void ApiService::pinVerify(Request& request) {
     ParamReader params(request.params, {"cardId", "pin", "lastAttempt"});
     const std::string cardId = params.requiredCardId("cardId");
     params.checkSecret("pin");
-    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const bool lastAttempt = honouredLastAttempt(params, request.context);
     const CardTarget target = requireCard(*cards_, cardId);
     checkFormat(*target.card, request.secrets.pin, card::Credential::Pin, "pin");
     checkPinSource(*target.card, request.secrets.pin.has_value());
@@ -351,7 +386,7 @@ void ApiService::referenceDataChange(Request& request) {
     const std::string cardId = params.requiredCardId("cardId");
     params.checkSecret(current);
     params.checkSecret(replacement);
-    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const bool lastAttempt = honouredLastAttempt(params, request.context);
     std::optional<card::SecureBytes>& currentValue = *request.secrets.find(current);
     std::optional<card::SecureBytes>& replacementValue = *request.secrets.find(replacement);
     // Both or neither (neither: both on the pinpad); the field named is the missing one.
@@ -365,6 +400,12 @@ void ApiService::referenceDataChange(Request& request) {
     checkFormat(*target.card, currentValue, currentKind, current);
     checkFormat(*target.card, replacementValue, replacementKind, replacement);
     checkPinSource(*target.card, currentValue.has_value());
+    // The PUK counter of a PIV card is the daemon's to remember (the card cannot report it).
+    std::shared_ptr<state::CardStates> pukCounters;
+    if (!pinChange && target.card->type == "piv") {
+        pukCounters = options_.cardStates;
+        checkKnownPukCounter(pukCounters->get(cardId), lastAttempt);
+    }
 
     auto change = std::make_shared<card::ReferenceDataChange>();
     change->current = take(currentValue);
@@ -377,15 +418,29 @@ void ApiService::referenceDataChange(Request& request) {
             token.changePin(*change);
             return {{"changed", true}};
         };
-    } else if (unblock) {
-        work = [change](card::Token& token) -> nlohmann::json {
-            token.unblockPin(*change);
-            return {{"unblocked", true}};
-        };
     } else {
-        work = [change](card::Token& token) -> nlohmann::json {
-            token.changePuk(*change);
-            return {{"changed", true}};
+        work = [change, unblock, pukCounters, cardId](card::Token& token) -> nlohmann::json {
+            try {
+                if (unblock) {
+                    token.unblockPin(*change);
+                } else {
+                    token.changePuk(*change);
+                }
+            } catch (const card::PukIncorrect& e) {
+                if (pukCounters) {
+                    pukCounters->pukRejected(cardId, e.retriesLeft());
+                }
+                throw;
+            } catch (const card::PukBlocked&) {
+                if (pukCounters) {
+                    pukCounters->pukRejected(cardId, 0);
+                }
+                throw;
+            }
+            if (pukCounters) {
+                pukCounters->pukAccepted(cardId);
+            }
+            return {{unblock ? "unblocked" : "changed", true}};
         };
     }
     request.submit(*this, target, card::AfterReset::Report, pinpadEntry, std::move(work));
@@ -396,7 +451,7 @@ void ApiService::sign(Request& request) {
                                         "data", "algorithm", "format", "cms", "signatureEncoding"});
     const std::string certificateId = params.requiredCertificateId("certificateId");
     params.checkSecret("pin");
-    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const bool lastAttempt = honouredLastAttempt(params, request.context);
     const card::HashAlgorithm hash = hashFromName(optionalHash(params));
     std::optional<card::Bytes> digest = params.optionalBase64("digest", false, 0);
     const std::optional<card::Bytes> data =
@@ -434,6 +489,14 @@ void ApiService::sign(Request& request) {
     const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
     if (!key.uses.sign) {
         throw ApiFailure(Reason::KeyUsage, {});
+    }
+    // A raw signature by a key that also registers could be another origin's registration
+    // token; CMS signs its own signed attributes and cannot be one.
+    if (!cmsFormat && key.uses.dualSignAndRegister() &&
+        !request.context.capabilities.has(Capability::SignRaw)) {
+        throw ApiFailure(Reason::NotPermitted,
+                         "a raw signature with a key that also registers needs sign-raw",
+                         {{"capability", capabilityName(Capability::SignRaw)}});
     }
     const card::KeyAlgorithm keyAlgorithm = key.certificate->entry.keyAlgorithm;
     const bool rsaKey = card::isRsa(keyAlgorithm);
@@ -514,7 +577,7 @@ void ApiService::decrypt(Request& request) {
                                         "hash", "ciphertext"});
     const std::string certificateId = params.requiredCertificateId("certificateId");
     params.checkSecret("pin");
-    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const bool lastAttempt = honouredLastAttempt(params, request.context);
     const std::size_t limit = options_.limits.maxParameterBytes;
     const bool cmsForm = params.has("cms");
     std::optional<std::string> algorithm;
@@ -622,7 +685,7 @@ void ApiService::registerKey(Request& request) {
         throw invalidParams("challenge",
                             "challenge must be 44-128 printable ASCII characters without spaces");
     }
-    const bool lastAttempt = params.optionalBool("lastAttempt").value_or(false);
+    const bool lastAttempt = honouredLastAttempt(params, request.context);
     const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
     if (!key.uses.registration) {
         throw ApiFailure(Reason::KeyUsage, {});
@@ -647,9 +710,17 @@ void ApiService::registerKey(Request& request) {
         [signRequest, keyAlgorithm, card = key.target.card, certificate = key.certificate,
          version = options_.version](card::Token& token) -> nlohmann::json {
             const card::Bytes signature = token.sign(*signRequest);
-            RegistrationToken result{keyAlgorithm, signature, certificate->entry.der, {}, version};
+            RegistrationToken result{.key = keyAlgorithm,
+                                     .signature = signature,
+                                     .certificate = certificate->entry.der,
+                                     .certificates = {},
+                                     .version = version,
+                                     .chain = {}};
             for (const CardCertificate& each : card->certificates) {
                 result.certificates.emplace_back(each.entry.der);
+            }
+            for (const CardAuthorityCertificate& each : card->authorityCertificates) {
+                result.chain.emplace_back(each.entry.der);
             }
             return registrationResult(result);
         });
@@ -703,6 +774,8 @@ std::unique_ptr<ApiService> makeService(const Config& config, std::string versio
     options.version = std::move(version);
     options.limits = config.limits;
     options.allowNoPinKeys = config.allowNoPinKeys;
+    options.cardStates = std::make_shared<state::CardStates>(
+        state::StateDirectory::open(state::resolveStateDirectory(config.stateDirectory)));
     return std::make_unique<ApiService>(
         std::move(options), std::make_unique<CardManager>(manager, pcscCardBackend(backend)));
 }

@@ -13,6 +13,7 @@
 #include "service/api.hpp"
 #include "service/card_manager.hpp"
 #include "service/config.hpp"
+#include "service/state/card_states.hpp"
 
 namespace tk::service {
 
@@ -20,6 +21,8 @@ struct ServiceOptions {
     std::string version;  // the daemon's x.y.z
     Limits limits;
     bool allowNoPinKeys = false;
+    // The last known PUK counters (PIV cards cannot report theirs); null: kept in memory only.
+    std::shared_ptr<state::CardStates> cardStates;
 };
 
 // The methods of PROTOCOL.md §4 over a CardManager.
@@ -28,7 +31,14 @@ struct ServiceOptions {
 // (NOT_PERMITTED), parameters (INVALID_PARAMS, PAYLOAD_TOO_LARGE), then the method's own checks
 // against the manager's view — PC/SC service, reader, card or certificate, key usage, algorithm,
 // PIN/PUK format (PIN_FORMAT, the card untouched), PIN_REQUIRED — and only then queues the card
-// work on the card's strand with its deadline. Methods that need no card access
+// work on the card's strand with its deadline. The one check outside that order: a raw
+// signature with a key that both signs and registers needs the sign-raw capability, which can
+// only be judged once the parameters (format) and the key are known.
+//
+// lastAttempt is honoured only for origins with manage; for any other origin it counts as
+// false, so a card with one try left answers PIN_LAST_ATTEMPT and is not sent the PIN. The PUK
+// of a PIV card is sent only when its last known counter (state::CardStates) leaves more than
+// one try, or with an honoured lastAttempt. Methods that need no card access
 // (system.info, readers.list, events.subscribe, certificates.list) answer at once from the view.
 //
 // PIN and PUK strings are taken out of the request's params and wiped before anything else
@@ -85,7 +95,8 @@ class ApiService final : public Api {
 };
 
 // The service main runs: PC/SC backend (Virtual PCD readers only in development mode), two card
-// worker threads, options from `config`. Not started yet.
+// worker threads, options from `config`, the card states of the state directory. Not started
+// yet. Throws state::StateError when the state directory cannot be used.
 std::unique_ptr<ApiService> makeService(const Config& config, std::string version);
 
 }  // namespace tk::service

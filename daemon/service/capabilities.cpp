@@ -6,12 +6,13 @@
 namespace tk::service {
 namespace {
 
-constexpr std::array<std::pair<Capability, std::string_view>, 5> kNames{{
+constexpr std::array<std::pair<Capability, std::string_view>, 6> kNames{{
     {Capability::Read, "read"},
     {Capability::Sign, "sign"},
     {Capability::Decrypt, "decrypt"},
     {Capability::Register, "register"},
     {Capability::Manage, "manage"},
+    {Capability::SignRaw, "sign-raw"},
 }};
 
 constexpr std::array<MethodInfo, 12> kMethods{{

@@ -13,7 +13,12 @@ enum class Capability : std::uint8_t {
     Sign = 2,      // sign
     Decrypt = 4,   // decrypt
     Register = 8,  // register
-    Manage = 16,   // pin.verify, pin.change, pin.unblock, puk.change
+    Manage = 16,   // pin.verify, pin.change, pin.unblock, puk.change; lastAttempt honoured
+    // A raw signature (sign, format "raw") with a key that both signs and registers: such a
+    // signature could be another origin's registration token. Never a default; only an
+    // administrator's configuration grants it. Checked by the sign method once its parameters
+    // are read (the one check outside the method table's order).
+    SignRaw = 32,
 };
 
 // A set of capabilities, as granted to one origin.
@@ -24,7 +29,7 @@ class Capabilities {
 
     // read, sign, decrypt, register: what an allow-list entry gets without an explicit set.
     static constexpr Capabilities defaults() { return Capabilities(1 | 2 | 4 | 8); }
-    static constexpr Capabilities all() { return Capabilities(31); }
+    static constexpr Capabilities all() { return Capabilities(63); }
 
     constexpr bool has(Capability c) const { return (bits_ & static_cast<std::uint8_t>(c)) != 0; }
     constexpr void add(Capability c) { bits_ |= static_cast<std::uint8_t>(c); }

@@ -1,6 +1,7 @@
 #include "service/card_info.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "service/base64.hpp"
 
@@ -57,21 +58,91 @@ nlohmann::json CardInfo::toJson() const {
     };
 }
 
-KeyUses keyUses(std::string_view cardType, const CardCertificate& certificate,
-                bool allowNoPinKeys) {
-    KeyUses uses;
-    if (certificate.entry.pinPolicy == card::PinPolicy::Never && !allowNoPinKeys) {
-        return uses;
-    }
+namespace {
+
+// KU(x): the bit is set, or there is no key usage extension.
+bool allows(const crypto::CertificateInfo& info, std::string_view name) {
+    return !info.hasKeyUsage || hasUsage(info, name);
+}
+
+bool allowsSigning(const crypto::CertificateInfo& info) {
+    return allows(info, "digitalSignature") || allows(info, "nonRepudiation");
+}
+
+// keyEncipherment for RSA (key transport), keyAgreement for EC (ECDH, CMS kari).
+bool allowsDecryption(const CardCertificate& certificate) {
+    return allows(certificate.info,
+                  card::isRsa(certificate.entry.keyAlgorithm) ? "keyEncipherment" : "keyAgreement");
+}
+
+// The rule for keys no slot table names: what the certificate says, at most one use except
+// decrypt next to sign or register (used for PIV 9E when no-PIN keys are allowed).
+KeyUses certificateDrivenUses(const CardCertificate& certificate) {
     const crypto::CertificateInfo& info = certificate.info;
-    const bool unrestricted = !info.hasKeyUsage;
-    uses.registration = (cardType == "piv" && certificate.entry.slot == "9a") || info.clientAuth;
-    uses.sign = !uses.registration && (unrestricted || hasUsage(info, "digitalSignature") ||
-                                       hasUsage(info, "nonRepudiation"));
-    if (card::isRsa(certificate.entry.keyAlgorithm)) {
-        uses.decrypt = unrestricted || hasUsage(info, "keyEncipherment");
-    } else {
-        uses.decrypt = unrestricted || hasUsage(info, "keyAgreement");
+    KeyUses uses;
+    uses.registration = info.clientAuth;
+    uses.sign = !uses.registration && allowsSigning(info);
+    uses.decrypt = allowsDecryption(certificate);
+    return uses;
+}
+
+bool isRetiredKeyManagementSlot(std::string_view slot) {
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(slot.data(), slot.data() + slot.size(), value, 16);
+    return slot.size() == 2 && error == std::errc() && end == slot.data() + slot.size() &&
+           value >= 0x82 && value <= 0x95;
+}
+
+KeyUses pivUses(const CardCertificate& certificate, bool allowNoPinKeys) {
+    const std::string& slot = certificate.entry.slot;
+    KeyUses uses;
+    if (slot == "9a") {
+        uses.registration = true;
+    } else if (slot == "9c") {
+        uses.sign = allowsSigning(certificate.info);
+    } else if (slot == "9d" || isRetiredKeyManagementSlot(slot)) {
+        uses.decrypt = allowsDecryption(certificate);
+    } else if (slot == "9e" && allowNoPinKeys) {
+        uses = certificateDrivenUses(certificate);
+    }
+    return uses;
+}
+
+// The PKCS#11 rules without the token-wide pairing.
+KeyUses pkcs11Uses(const CardCertificate& certificate) {
+    const crypto::CertificateInfo& info = certificate.info;
+    const card::KeyPermissions allowed =
+        certificate.entry.permissions.value_or(card::KeyPermissions{});
+    KeyUses uses;
+    uses.registration = info.clientAuth && allows(info, "digitalSignature") && allowed.sign;
+    uses.sign = !uses.registration && allowsSigning(info) && allowed.sign;
+    uses.decrypt = info.hasKeyUsage && !hasUsage(info, "digitalSignature") &&
+                   !hasUsage(info, "nonRepudiation") && allowsDecryption(certificate) &&
+                   allowed.decrypt;
+    return uses;
+}
+
+bool usable(const CardCertificate& certificate, bool allowNoPinKeys) {
+    return certificate.entry.pinPolicy != card::PinPolicy::Never || allowNoPinKeys;
+}
+
+}  // namespace
+
+KeyUses keyUses(const CardInfo& card, const CardCertificate& certificate, bool allowNoPinKeys) {
+    if (!usable(certificate, allowNoPinKeys)) {
+        return {};
+    }
+    if (card.type == "piv") {
+        return pivUses(certificate, allowNoPinKeys);
+    }
+    KeyUses uses = pkcs11Uses(certificate);
+    if (uses.sign && !certificate.info.hasExtendedKeyUsage) {
+        const bool tokenHasRegisterKey =
+            std::any_of(card.certificates.begin(), card.certificates.end(),
+                        [allowNoPinKeys](const CardCertificate& other) {
+                            return usable(other, allowNoPinKeys) && pkcs11Uses(other).registration;
+                        });
+        uses.registration = !tokenHasRegisterKey;
     }
     return uses;
 }
@@ -119,6 +190,23 @@ nlohmann::json certificateFactsJson(const crypto::CertificateInfo& info) {
     };
 }
 
+nlohmann::json authorityCertificateJson(const CardInfo& card,
+                                        const CardAuthorityCertificate& certificate,
+                                        std::string_view reader) {
+    const crypto::CertificateInfo& info = certificate.info;
+    return {
+        {"cardId", card.id},
+        {"reader", reader},
+        {"label", certificate.entry.label},
+        {"der", encodeBase64(certificate.entry.der)},
+        {"subject", info.subject},
+        {"issuer", info.issuer},
+        {"serialNumber", info.serialNumber},
+        {"notBefore", crypto::formatRfc3339(info.notBefore)},
+        {"notAfter", crypto::formatRfc3339(info.notAfter)},
+    };
+}
+
 nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& certificate,
                                std::string_view reader, bool allowNoPinKeys, std::time_t now) {
     const crypto::CertificateInfo& info = certificate.info;
@@ -136,7 +224,7 @@ nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& cert
         {"notAfter", crypto::formatRfc3339(info.notAfter)},
         {"keyAlgorithm", card::keyAlgorithmName(certificate.entry.keyAlgorithm)},
         {"keyUsage", info.keyUsage},
-        {"usableFor", keyUsesJson(keyUses(card.type, certificate, allowNoPinKeys))},
+        {"usableFor", keyUsesJson(keyUses(card, certificate, allowNoPinKeys))},
         {"expiresInDays", expiresInDays(info.notAfter, now)},
     };
     json.update(certificateFactsJson(info));

@@ -309,6 +309,7 @@ void CardManager::identify(const std::shared_ptr<Worker>& worker, std::uint64_t 
     info->atr = std::move(atr);
     std::vector<card::CertificateEntry> entries;
     std::vector<card::SkippedCertificate> skipped;
+    std::vector<card::AuthorityCertificate> authorities;
     try {
         if (!worker->access) {
             worker->access = backend_->open(worker->name);
@@ -323,6 +324,7 @@ void CardManager::identify(const std::shared_ptr<Worker>& worker, std::uint64_t 
             }
             entries = token.certificates();
             skipped = token.skippedCertificates();
+            authorities = token.authorityCertificates();
         });
     } catch (const card::UnsupportedCard& e) {
         info->id.clear();
@@ -356,6 +358,16 @@ void CardManager::identify(const std::shared_ptr<Worker>& worker, std::uint64_t 
             info->certificates.push_back(CardCertificate{std::move(entry), std::move(parsed)});
         } catch (const std::exception& e) {
             spdlog::info("card {}: certificate in slot {} left out: {}", info->id, entry.slot,
+                         e.what());
+        }
+    }
+    for (card::AuthorityCertificate& authority : authorities) {
+        try {
+            crypto::CertificateInfo parsed = crypto::parseCertificate(authority.der);
+            info->authorityCertificates.push_back(
+                CardAuthorityCertificate{std::move(authority), std::move(parsed)});
+        } catch (const std::exception& e) {
+            spdlog::info("card {}: CA certificate \"{}\" left out: {}", info->id, authority.label,
                          e.what());
         }
     }

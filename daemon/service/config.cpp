@@ -159,7 +159,7 @@ std::variant<Capabilities, std::string> capabilitiesFromNames(
         const auto capability = capabilityFromName(name);
         if (!capability) {
             return "unknown capability \"" + name +
-                   "\" (known: read, sign, decrypt, register, manage)";
+                   "\" (known: read, sign, decrypt, register, manage, sign-raw)";
         }
         capabilities.add(*capability);
     }
@@ -244,7 +244,7 @@ class TomlReader {
         config.sourceFile = file_;
         onlyKeys(root,
                  {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
-                  "pkcs11"},
+                  "pkcs11", "state_directory"},
                  {});
         if (const toml::node* node = root.get("pkcs11")) {
             readPkcs11(table(*node, "pkcs11"), config);
@@ -254,6 +254,12 @@ class TomlReader {
         }
         if (const toml::node* node = root.get("allow_no_pin_keys")) {
             config.allowNoPinKeys = boolean(*node, "allow_no_pin_keys");
+        }
+        if (const toml::node* node = root.get("state_directory")) {
+            config.stateDirectory = string(*node, "state_directory");
+            if (config.stateDirectory->empty() || config.stateDirectory->front() != '/') {
+                fail(node->source(), "state_directory must be an absolute path");
+            }
         }
         if (const toml::node* node = root.get("log")) {
             readLog(table(*node, "log"), config);

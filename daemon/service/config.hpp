@@ -51,6 +51,9 @@ struct Config {
     // [pkcs11] prefer = "pkcs11": a module's token is used even for a card with the PIV
     // application; "piv" (the default) uses PIV natively where the card has it.
     bool preferPkcs11 = false;
+    // state_directory: where the daemon keeps what it learns between runs (PUK counters).
+    // $STATE_DIRECTORY (systemd's StateDirectory=) wins over it; see service/state/.
+    std::optional<std::string> stateDirectory;
     std::optional<std::string> sourceFile;  // where it was loaded from, for messages
 };
 

@@ -33,7 +33,11 @@ export type ClientReason = 'CONNECTION_FAILED' | 'CONNECTION_CLOSED' | 'RESPONSE
 export type Reason = DaemonReason | ClientReason;
 
 export type Outcome = 'unknown' | 'none';
-export type Capability = 'read' | 'sign' | 'decrypt' | 'register' | 'manage';
+/**
+ * 'sign-raw': a raw signature with a key that both signs and registers (the signing key of a
+ * PKCS#11 token without a register key); only an administrator's configuration grants it.
+ */
+export type Capability = 'read' | 'sign' | 'decrypt' | 'register' | 'manage' | 'sign-raw';
 
 /** error.data: `reason` plus the members of its reason (protocol/README.md section 8). */
 export interface ErrorData {
@@ -134,6 +138,11 @@ export interface Certificate {
   notAfter: string;
   keyAlgorithm: KeyAlgorithm;
   keyUsage: KeyUsageName[];
+  /**
+   * One use per key: PIV 9A ['register'], 9C ['sign'], 9D and 82…95 ['decrypt'], 9E [] (unless
+   * the daemon allows keys without PIN). ['sign', 'register'] only for the signing key of a
+   * PKCS#11 token that has no register key; a raw signature with it needs 'sign-raw'.
+   */
   usableFor: Usage[];
   expiresInDays: number;
   /** the name's attributes in DER order; type: short name (C, O, OU, CN, serialNumber…) or dotted OID */
@@ -171,6 +180,19 @@ export interface OrganizationId {
   subjectValue: string | null;
 }
 
+/** A certificate on the card without a key behind it (a CA certificate on a PKCS#11 token). */
+export interface CaCertificate {
+  cardId: string;
+  reader: string;
+  label: string;
+  der: Base64;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+}
+
 // ---------- params and results ----------
 
 export interface SystemInfo {
@@ -184,13 +206,22 @@ export interface SystemInfo {
 export interface ReadersListResult { readers: Reader[] }
 export interface SubscribeResult { subscribed: true }
 export interface CertificatesListParams { reader?: string }
-export interface CertificatesListResult { certificates: Certificate[] }
+export interface CertificatesListResult {
+  /** the keys of the cards, each with its certificate */
+  certificates: Certificate[];
+  /** certificates without a key (never in certificates) */
+  caCertificates: CaCertificate[];
+}
 
 export interface CardParams { cardId: string }
 export interface PinStatusResult { retriesLeft: number; blocked: boolean; pinpad: boolean }
 
 interface LastAttempt {
-  /** Present the PIN/PUK even when the card reports a single try left. */
+  /**
+   * Present the PIN/PUK even when it may be the last try (the card reports a single try left;
+   * for a PIV card's PUK also when the daemon has not seen its counter). Honoured only for an
+   * origin with 'manage'; for any other origin the answer stays PIN_LAST_ATTEMPT.
+   */
   lastAttempt?: boolean;
 }
 
@@ -262,7 +293,10 @@ export interface RegisterResult {
   signature: Base64;
   format: 'web-eid:1.0';
   appVersion: string;
+  /** the card's key certificates, the registration certificate included */
   certificates: Base64[];
+  /** the CA certificates the card carries (caCertificates); [] on PIV cards */
+  chain: Base64[];
 }
 
 // ---------- events ----------

@@ -198,6 +198,9 @@ class CmsDaemon : public ::testing::Test {
 // A card whose 9A/9C/9D keys are RSA-3072.
 class CmsDaemonRsa3072 : public CmsDaemon {};
 
+// A card whose signature key (9C) is EC P-384 (the retired key-management key 82 decrypts only).
+class CmsDaemonEcSignature : public CmsDaemon {};
+
 // With allow_no_pin_keys, so that the P-256 key in 9E signs.
 class CmsDaemonNoPinKeys : public CmsDaemon {
   protected:
@@ -241,9 +244,9 @@ TEST_F(CmsDaemon, SignCms_Rsa2048Pkcs1AndPss_DigestDataAttached_VerifyWithOpenSs
     EXPECT_EQ(verify(base64Decode(r["result"]["cms"]), true), 0);
 }
 
-TEST_F(CmsDaemon, SignCms_EcP384Ecdsa_DigestDataAttached_VerifyWithOpenSsl) {
+TEST_F(CmsDaemonEcSignature, SignCms_EcP384Ecdsa_DigestDataAttached_VerifyWithOpenSsl) {
     auto c = connect();
-    const auto cert = certificate(*c, "82");
+    const auto cert = certificate(*c, "9c");
     ASSERT_EQ(cert["keyAlgorithm"], "EC-P384");
     for (const std::string hash : {"SHA-256", "SHA-384", "SHA-512"}) {
         for (const std::string mode : {"digest", "data", "attached"}) {
@@ -366,7 +369,7 @@ TEST_F(CmsDaemon, DecryptCms_RefusalsComeBeforeTheCard) {
     // Sent with a wrong PIN: had any of them reached the card, a try would be gone.
     const std::string wrongPin = "654321";
     const auto signedData =
-        signCms(*c, certificate(*c, "82"), "ECDSA", "SHA-384", "attached", "123456");
+        signCms(*c, certificate(*c, "9c"), "RSASSA-PKCS1-v1_5", "SHA-256", "attached", "123456");
     ASSERT_TRUE(signedData.contains("result")) << signedData.dump();
     auto r = decryptCms(*c, rsa, base64Decode(signedData["result"]["cms"]), wrongPin);
     expectError(r, "INVALID_PARAMS");

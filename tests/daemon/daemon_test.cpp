@@ -13,10 +13,12 @@
 #include <openssl/x509.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -402,16 +404,27 @@ TEST_F(Daemon, Pin_ChangeUnblockAndPukChange) {
     expectError(c->call("pin.verify", {{"cardId", cardId}, {"pin", "123456"}}), "PIN_INCORRECT");
     EXPECT_EQ(c->call("pin.verify", {{"cardId", cardId}, {"pin", "2468013"}})["result"]["verified"],
               true);
-    const auto wrongPuk =
+    // The daemon has never seen this card's PUK counter: it may be the last try, so the PUK is
+    // sent only with lastAttempt (the card is not asked: no RESET RETRY COUNTER).
+    const auto before = apduLog(0);
+    const auto unknownCounter =
         c->call("pin.unblock", {{"cardId", cardId}, {"puk", "87654321"}, {"newPin", "135790"}});
+    expectError(unknownCounter, "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(unknownCounter["error"]["data"]["retriesLeft"], 1);
+    EXPECT_EQ(apduLog(0).size(), before.size());
+    const auto wrongPuk = c->call(
+        "pin.unblock",
+        {{"cardId", cardId}, {"puk", "87654321"}, {"newPin", "135790"}, {"lastAttempt", true}});
     expectError(wrongPuk, "PUK_INCORRECT");
     EXPECT_EQ(wrongPuk["error"]["data"]["retriesLeft"], 2);
+    // Two tries known to be left: no lastAttempt needed.
     EXPECT_EQ(c->call("pin.unblock", {{"cardId", cardId},
                                       {"puk", "12345678"},
                                       {"newPin", "135790"}})["result"]["unblocked"],
               true);
     EXPECT_EQ(c->call("pin.verify", {{"cardId", cardId}, {"pin", "135790"}})["result"]["verified"],
               true);
+    // Back at its limit, which is at least 3 (the card counted 2 after one wrong PUK).
     EXPECT_EQ(c->call("puk.change", {{"cardId", cardId},
                                      {"puk", "12345678"},
                                      {"newPuk", "87654321"}})["result"]["changed"],
@@ -420,6 +433,133 @@ TEST_F(Daemon, Pin_ChangeUnblockAndPukChange) {
                                       {"puk", "87654321"},
                                       {"newPin", "123456"}})["result"]["unblocked"],
               true);
+}
+
+TEST_F(Daemon, PukCounter_KeptInTheStateDirectoryAcrossRestarts) {
+    {
+        auto c = connect(kManager);
+        const std::string cardId = card(*c)["id"];
+        const auto wrong = c->call(
+            "pin.unblock",
+            {{"cardId", cardId}, {"puk", "87654321"}, {"newPin", "135790"}, {"lastAttempt", true}});
+        EXPECT_EQ(wrong["error"]["data"]["retriesLeft"], 2) << wrong.dump();
+    }
+    const std::string document = env("STATE_DIRECTORY") + "/cards.json";
+    struct stat info {};
+    ASSERT_EQ(::stat(document.c_str(), &info), 0) << document;
+    EXPECT_EQ(info.st_mode & 07777, 0600u);
+    EXPECT_EQ(::stat(env("STATE_DIRECTORY").c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 07777, 0700u);
+
+    daemon_->signal(SIGTERM);
+    ASSERT_EQ(daemon_->waitExit(10s), 0);
+    start({"--allow-origin", kManager + "=read,manage"});
+    auto c = connect(kManager);
+    const std::string cardId = card(*c)["id"];
+    // Known after the restart: 2 left, so this wrong PUK is sent without lastAttempt ...
+    const auto second =
+        c->call("pin.unblock", {{"cardId", cardId}, {"puk", "87654321"}, {"newPin", "135790"}});
+    expectError(second, "PUK_INCORRECT");
+    EXPECT_EQ(second["error"]["data"]["retriesLeft"], 1);
+    // ... and the last try is not, even with the right PUK.
+    const auto before = apduLog(0);
+    expectError(
+        c->call("pin.unblock", {{"cardId", cardId}, {"puk", "12345678"}, {"newPin", "135790"}}),
+        "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(apduLog(0).size(), before.size());
+}
+
+TEST_F(Daemon, StateDirectory_GroupWritableDocument_DaemonRefusesToStart) {
+    {
+        auto c = connect(kManager);
+        const std::string cardId = card(*c)["id"];
+        (void)c->call(
+            "pin.unblock",
+            {{"cardId", cardId}, {"puk", "87654321"}, {"newPin", "135790"}, {"lastAttempt", true}});
+    }
+    daemon_->signal(SIGTERM);
+    ASSERT_EQ(daemon_->waitExit(10s), 0);
+    const std::string document = env("STATE_DIRECTORY") + "/cards.json";
+    ASSERT_EQ(::chmod(document.c_str(), 0660), 0);
+    start({"--allow-origin", kManager + "=read,manage"}, false);
+    EXPECT_EQ(daemon_->waitExit(10s), 2);
+    EXPECT_NE(daemon_->log().find(document + ": the file is writable by group or others"),
+              std::string::npos)
+        << daemon_->log();
+    ASSERT_EQ(::chmod(document.c_str(), 0600), 0);
+}
+
+TEST_F(Daemon, LastAttempt_FromOriginWithoutManage_PinLastAttemptAndPinNeverSent) {
+    // A page that may sign tries to block the card: wrong PIN with lastAttempt, three times.
+    auto signer = connect(kSigner);
+    const auto cert = certificate(*signer, "9c");
+    const auto sign = [&](const std::string& pin) {
+        return signer->call("sign", {{"certificateId", cert["id"]},
+                                     {"pin", pin},
+                                     {"digest", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
+                                     {"lastAttempt", true}});
+    };
+    EXPECT_EQ(sign("654321")["error"]["data"]["retriesLeft"], 2);
+    EXPECT_EQ(sign("654321")["error"]["data"]["retriesLeft"], 1);
+    const auto verifiesWithPin = [] {
+        const auto log = apduLog(0);
+        return std::count_if(log.begin(), log.end(), [](const std::string& l) {
+            return hasField(l, "ins=20") && !hasField(l, "lc=0 ");
+        });
+    };
+    const auto sentBefore = verifiesWithPin();
+    const auto third = sign("654321");
+    expectError(third, "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(third["error"]["data"]["retriesLeft"], 1);
+    // Even the right PIN is not sent on the last try for this origin.
+    expectError(sign("123456"), "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(verifiesWithPin(), sentBefore);
+    auto manager = connect(kManager);
+    const std::string cardId = card(*manager)["id"];
+    EXPECT_EQ(manager->call("pin.status", {{"cardId", cardId}})["result"]["retriesLeft"], 1);
+    // An origin with manage may spend the last try.
+    EXPECT_EQ(manager->call("pin.verify", {{"cardId", cardId},
+                                           {"pin", "123456"},
+                                           {"lastAttempt", true}})["result"]["verified"],
+              true);
+}
+
+TEST_F(Daemon, KeyRoles_OneUsePerPivKey) {
+    auto c = connect();
+    const std::string cardId = card(*c)["id"];
+    std::map<std::string, json> bySlot;
+    const json list = c->call("certificates.list");
+    for (const auto& cert : list["result"]["certificates"]) {
+        if (cert["cardId"] == cardId) {
+            bySlot[cert["slot"]] = cert["usableFor"];
+        }
+    }
+    EXPECT_EQ(bySlot["9a"], json({"register"}));
+    EXPECT_EQ(bySlot["9c"], json({"sign"}));
+    EXPECT_EQ(bySlot["9d"], json({"decrypt"}));
+    EXPECT_EQ(bySlot["9e"], json::array());
+    // Retired key management with digitalSignature and keyAgreement: decrypt only.
+    EXPECT_EQ(bySlot["82"], json({"decrypt"}));
+}
+
+TEST_F(Daemon, KeyUsage_DecryptWithSignOrRegisterKey_RefusedCardUntouched) {
+    auto c = connect();
+    const std::string cardId = card(*c)["id"];
+    const std::string ciphertext(256, 'x');
+    const auto before = apduLog(0);
+    for (const std::string slot : {"9c", "9a"}) {
+        expectError(c->call("decrypt", {{"certificateId", cardId + ":" + slot},
+                                        {"pin", "123456"},
+                                        {"algorithm", "RSAES-PKCS1-v1_5"},
+                                        {"ciphertext", base64Encode(ciphertext)}}),
+                    "KEY_USAGE");
+    }
+    // Nor a signature with the retired key-management key.
+    expectError(c->call("sign", {{"certificateId", cardId + ":82"},
+                                 {"pin", "123456"},
+                                 {"digest", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}}),
+                "KEY_USAGE");
+    EXPECT_EQ(apduLog(0).size(), before.size());
 }
 
 TEST_F(Daemon, Sign_RsaPkcs1AndPssVerifyWithOpenSsl) {
@@ -444,9 +584,12 @@ TEST_F(Daemon, Sign_RsaPkcs1AndPssVerifyWithOpenSsl) {
     }
 }
 
-TEST_F(Daemon, Sign_EcdsaDerAndP1363VerifyWithOpenSsl) {
+// The cards' signature key (9C) is EC P-384.
+class DaemonEcSignature : public Daemon {};
+
+TEST_F(DaemonEcSignature, Sign_EcdsaDerAndP1363VerifyWithOpenSsl) {
     auto c = connect();
-    const auto cert = certificate(*c, "82");
+    const auto cert = certificate(*c, "9c");
     ASSERT_EQ(cert["keyAlgorithm"], "EC-P384");
     for (const std::string encoding : {"der", "p1363"}) {
         const auto r = c->call("sign", {{"certificateId", cert["id"]},

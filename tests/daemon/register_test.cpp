@@ -38,6 +38,7 @@ using namespace std::chrono_literals;
 
 const std::string kPortal = "https://portal.example.gov.tw";       // default capabilities
 const std::string kOtherPortal = "https://a.bids.example.gov.tw";  // via a wildcard entry
+const std::string kCardCare = "https://card-care.example.gov.tw";  // also manage
 
 // A fresh challenge as a portal makes it: base64 of 32 random bytes (44 characters).
 std::string newChallenge() {
@@ -199,7 +200,8 @@ class Register : public ::testing::Test {
         daemon_ = std::make_unique<ChildProcess>(
             TK_DAEMON_BINARY,
             std::vector<std::string>{"--dev", "--port", std::to_string(port_), "--allow-origin",
-                                     kPortal, "--allow-origin", "https://*.bids.example.gov.tw"},
+                                     kPortal, "--allow-origin", "https://*.bids.example.gov.tw",
+                                     "--allow-origin", kCardCare + "=read,register,manage"},
             env("TK_HARNESS_DIR") + "/tenderkeyd.log");
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
     }
@@ -285,6 +287,7 @@ class Register : public ::testing::Test {
             certs.push_back(cert["der"]);
         }
         EXPECT_EQ(token["certificates"], certs);
+        EXPECT_EQ(token["chain"], json::array());  // a PIV card carries no CA certificate
         const auto info = c->call("system.info")["result"];
         EXPECT_EQ(token["appVersion"], "urn:tenderkey:" + info["version"].get<std::string>());
     }
@@ -337,15 +340,23 @@ TEST_F(Register, WrongPin_PinIncorrectWithRetriesLeft) {
     // One try left: refused without touching the card unless lastAttempt says so.
     const json guarded = registerKey(*c, key["id"], newChallenge(), "123456");
     EXPECT_EQ(guarded["error"]["data"]["reason"], "PIN_LAST_ATTEMPT") << guarded.dump();
+    // lastAttempt from an origin without manage is not honoured either.
+    const json notHonoured = c->call("register", {{"certificateId", key["id"]},
+                                                  {"pin", "123456"},
+                                                  {"lastAttempt", true},
+                                                  {"challenge", newChallenge()}});
+    EXPECT_EQ(notHonoured["error"]["data"]["reason"], "PIN_LAST_ATTEMPT") << notHonoured.dump();
+    // The card-care origin may spend the last try.
+    auto care = connect(kCardCare);
     const std::string challenge = newChallenge();
-    const json ok = c->call("register",
-                            {{"certificateId", key["id"]},
-                             {"pin", "123456"},
-                             {"lastAttempt", true},
-                             {"challenge", challenge}},
-                            60s);
+    const json ok = care->call("register",
+                               {{"certificateId", key["id"]},
+                                {"pin", "123456"},
+                                {"lastAttempt", true},
+                                {"challenge", challenge}},
+                               60s);
     ASSERT_TRUE(ok.contains("result")) << ok.dump();
-    EXPECT_EQ(validateWebEidToken(ok["result"], kPortal, challenge, env("TK_VCARD_CA_0")), "");
+    EXPECT_EQ(validateWebEidToken(ok["result"], kCardCare, challenge, env("TK_VCARD_CA_0")), "");
     // A PIN that breaks the card's rules never reaches the card.
     EXPECT_EQ(registerKey(*c, key["id"], newChallenge(), "12")["error"]["data"]["reason"],
               "PIN_FORMAT");

@@ -4,18 +4,23 @@
 // `openssl cms -encrypt`; whether a PIN reached the token is read from the shim's C_Login log.
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "support/daemon_process.hpp"
 #include "support/gpki.hpp"
+#include "support/openssl_checks.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
 #include "support/test_env.hpp"
@@ -28,6 +33,8 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 const std::string kOrigin = "https://web.pcc.gov.tw";
+// An origin the administrator granted sign-raw (raw signatures with a key that also registers).
+const std::string kRawOrigin = "https://raw.pcc.gov.tw";
 const std::string kContent = "投標文件 tender 2026-12-06";
 const std::string kSecret = "sealed bid: NT$ 1,234,567";
 
@@ -54,6 +61,64 @@ int run(const std::string& command, const std::string& log) {
     return std::system((command + " >" + log + " 2>&1").c_str());
 }
 
+card::Bytes bytesOf(const std::string& text) {
+    return card::Bytes(text.begin(), text.end());
+}
+
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+
+X509Ptr x509Of(const std::string& der) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
+}
+
+// The registration token checked with OpenSSL: the certificate chains to the test root through
+// the `chain` certificates (untrusted), and RS256 verifies over H(origin) || H(challenge).
+std::string tokenProblem(const json& token, const std::string& origin,
+                         const std::string& challenge) {
+    const X509Ptr cert = x509Of(base64Decode(token.at("unverifiedCertificate")));
+    if (!cert) {
+        return "unverifiedCertificate does not parse";
+    }
+    std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(),
+                                                                  X509_STORE_free);
+    const X509Ptr root = x509Of(readFile(gpkiFile("root.der")));
+    X509_STORE_add_cert(store.get(), root.get());
+    std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> untrusted(
+        sk_X509_new_null(), [](STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); });
+    for (const auto& der : token.at("chain")) {
+        sk_X509_push(untrusted.get(), x509Of(base64Decode(der)).release());
+    }
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
+                                                                        X509_STORE_CTX_free);
+    X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), untrusted.get());
+    if (X509_verify_cert(ctx.get()) != 1) {
+        return std::string("no chain to the test root: ") +
+               X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    }
+    if (token.at("algorithm") != "RS256" || token.at("format") != "web-eid:1.0") {
+        return "not an RS256 web-eid:1.0 token";
+    }
+    std::string message;
+    for (const std::string* part : {&origin, &challenge}) {
+        unsigned char hash[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        EVP_Digest(part->data(), part->size(), hash, &length, EVP_sha256(), nullptr);
+        message.append(reinterpret_cast<const char*>(hash), length);
+    }
+    const std::string signature = base64Decode(token.at("signature"));
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(X509_get_pubkey(cert.get()),
+                                                            EVP_PKEY_free);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+        EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                         message.size()) != 1) {
+        return "the signature does not verify over H(origin) || H(challenge)";
+    }
+    return {};
+}
+
 class HicosDaemon : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -62,6 +127,7 @@ class HicosDaemon : public ::testing::Test {
             TK_DAEMON_BINARY,
             std::vector<std::string>{"--dev", "--port", std::to_string(port_), "--allow-origin",
                                      kOrigin + "=read,sign,decrypt,register,manage",
+                                     "--allow-origin", kRawOrigin + "=read,sign,sign-raw",
                                      "--pkcs11-module", hicosShimModule()},
             harnessDir() + "/tenderkeyd.log");
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
@@ -77,6 +143,7 @@ class HicosDaemon : public ::testing::Test {
         const json list = client_->call("certificates.list", {{"reader", reader["name"]}});
         ASSERT_TRUE(list.contains("result")) << list.dump();
         certificates_ = list["result"]["certificates"];
+        caCertificates_ = list["result"]["caCertificates"];
     }
 
     void TearDown() override {
@@ -132,6 +199,7 @@ class HicosDaemon : public ::testing::Test {
     std::vector<std::string> violations_;
     json card_;
     json certificates_;
+    json caCertificates_;
 };
 
 TEST_F(HicosDaemon, List_HiCosTokenWithSignAndKeyxAndTheirFacts) {
@@ -232,7 +300,8 @@ TEST_F(HicosDaemon, PinOutsideTokenLengthsOrNotPrintable_PinFormatWithoutTouchin
         expectReason(verify(pin), "PIN_FORMAT");
         expectReason(client_->call("sign", {{"certificateId", certificate(kSignId)["id"]},
                                             {"pin", pin},
-                                            {"data", base64Encode(kContent)}}),
+                                            {"data", base64Encode(kContent)},
+                                            {"format", "cms"}}),
                      "PIN_FORMAT");
     }
     EXPECT_EQ(token_.loginCalls(), 0);
@@ -255,7 +324,8 @@ TEST_F(HicosDaemon, WrongPins_CountDownTwoOneThenLastTryGuardThenBlocked) {
     EXPECT_EQ(guarded["error"]["data"]["retriesLeft"], 1) << guarded.dump();
     expectReason(client_->call("sign", {{"certificateId", certificate(kSignId)["id"]},
                                         {"pin", "wrong333"},
-                                        {"data", base64Encode(kContent)}}),
+                                        {"data", base64Encode(kContent)},
+                                        {"format", "cms"}}),
                  "PIN_LAST_ATTEMPT");
     EXPECT_EQ(token_.loginCalls(), 2);
     const json status = client_->call("pin.status", {{"cardId", card_["id"]}});
@@ -277,6 +347,69 @@ TEST_F(HicosDaemon, RightPinAfterWrongOne_ResetsTheCounter) {
     EXPECT_EQ(client_->call("pin.status", {{"cardId", card_["id"]}})["result"]["retriesLeft"], 2);
     ASSERT_TRUE(verify(kHicosPin).contains("result"));
     EXPECT_EQ(client_->call("pin.status", {{"cardId", card_["id"]}})["result"]["retriesLeft"], 3);
+}
+
+TEST_F(HicosDaemon, List_CaCertificatesOnlyInCaCertificatesAndKeyRoles) {
+    ASSERT_EQ(certificates_.size(), 2u) << certificates_.dump();
+    std::set<std::string> slots;
+    for (const auto& c : certificates_) {
+        slots.insert(c["slot"]);
+    }
+    EXPECT_EQ(slots, (std::set<std::string>{kSignId, kKeyxId}));
+    ASSERT_EQ(caCertificates_.size(), 2u) << caCertificates_.dump();
+    std::set<std::string> authorities;
+    for (const auto& c : caCertificates_) {
+        authorities.insert(base64Decode(c["der"]));
+    }
+    EXPECT_EQ(authorities, (std::set<std::string>{readFile(gpkiFile("ca-moeaca.der")),
+                                                  readFile(gpkiFile("root.der"))}));
+    // The card has no registration key: its signing key registers too; KEYX only decrypts.
+    EXPECT_EQ(certificate(kSignId)["usableFor"], json::array({"sign", "register"}));
+    EXPECT_EQ(certificate(kKeyxId)["usableFor"], json::array({"decrypt"}));
+}
+
+TEST_F(HicosDaemon, RegisterWithSign_TokenVerifiedAndCaCertificatesInChain) {
+    const std::string challenge = base64Encode(std::string(32, '\x5a'));
+    const json r = client_->call("register", {{"certificateId", certificate(kSignId)["id"]},
+                                              {"pin", kHicosPin},
+                                              {"challenge", challenge}});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    const json& token = r["result"];
+    EXPECT_EQ(tokenProblem(token, kOrigin, challenge), "");
+    EXPECT_NE(tokenProblem(token, "https://other.example.gov.tw", challenge), "");
+    EXPECT_EQ(base64Decode(token["unverifiedCertificate"]), readFile(gpkiFile("company-sign.der")));
+    // certificates: the card's user certificates; chain: its CA certificates.
+    std::set<std::string> users;
+    for (const auto& der : token["certificates"]) {
+        users.insert(base64Decode(der));
+    }
+    EXPECT_EQ(users, (std::set<std::string>{readFile(gpkiFile("company-sign.der")),
+                                            readFile(gpkiFile("company-keyx.der"))}));
+    std::set<std::string> chain;
+    for (const auto& der : token["chain"]) {
+        chain.insert(base64Decode(der));
+    }
+    EXPECT_EQ(chain, (std::set<std::string>{readFile(gpkiFile("ca-moeaca.der")),
+                                            readFile(gpkiFile("root.der"))}));
+}
+
+TEST_F(HicosDaemon, RawSignWithTheDualKey_OnlyWithSignRaw) {
+    const json sign = certificate(kSignId);
+    const json params{
+        {"certificateId", sign["id"]}, {"pin", kHicosPin}, {"data", base64Encode(kContent)}};
+    const json refused = client_->call("sign", params);
+    expectReason(refused, "NOT_PERMITTED");
+    EXPECT_EQ(refused["error"]["data"]["capability"], "sign-raw") << refused.dump();
+    EXPECT_EQ(token_.loginCalls(), 0);
+
+    WsClient raw("127.0.0.1", port_);
+    ASSERT_EQ(raw.open(kRawOrigin).status, 101);
+    const json r = raw.call("sign", params);
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_TRUE(opensslVerifies(bytesOf(base64Decode(sign["der"])),
+                                card::SignatureScheme::RsaPkcs1v15, card::HashAlgorithm::Sha256,
+                                bytesOf(kContent),
+                                bytesOf(base64Decode(r["result"]["signature"]))));
 }
 
 }  // namespace

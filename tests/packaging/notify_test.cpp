@@ -108,6 +108,8 @@ class SystemdNotify : public ::testing::Test {
     void start(bool watchdog) {
         port_ = freePort();
         setenv("NOTIFY_SOCKET", socket_.path().c_str(), 1);
+        // Its own state directory, never the machine's /var/lib/tenderkey.
+        setenv("STATE_DIRECTORY", (socket_.path() + "-state").c_str(), 1);
         if (watchdog) {
             setenv("WATCHDOG_USEC",
                    std::to_string(std::chrono::microseconds(kWatchdog).count()).c_str(), 1);
@@ -118,6 +120,7 @@ class SystemdNotify : public ::testing::Test {
             std::vector<std::string>{"--config", "/dev/null", "--port", std::to_string(port_)},
             log_);
         unsetenv("NOTIFY_SOCKET");
+        unsetenv("STATE_DIRECTORY");
         unsetenv("WATCHDOG_USEC");
     }
 

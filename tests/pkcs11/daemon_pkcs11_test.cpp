@@ -28,7 +28,10 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// The administrator granted this origin raw signatures with a key that also registers.
 const std::string kOrigin = "https://portal.example.gov.tw";
+// The default capabilities: read, sign, decrypt, register.
+const std::string kPortal = "https://bids.example.gov.tw";
 constexpr const char* kOpenSc = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
 
 std::string harnessDir() {
@@ -52,8 +55,13 @@ class Pkcs11Daemon : public ::testing::Test {
 
     void SetUp() override {
         port_ = freePort();
-        std::vector<std::string> args{"--dev", "--port", std::to_string(port_), "--allow-origin",
-                                      kOrigin};
+        std::vector<std::string> args{"--dev",
+                                      "--port",
+                                      std::to_string(port_),
+                                      "--allow-origin",
+                                      kOrigin + "=read,sign,decrypt,register,sign-raw",
+                                      "--allow-origin",
+                                      kPortal};
         for (const std::string& arg : moduleArguments()) {
             args.push_back(arg);
         }
@@ -90,6 +98,20 @@ class Pkcs11Daemon : public ::testing::Test {
             std::this_thread::sleep_for(100ms);
         }
         throw std::runtime_error("the daemon never showed the SoftHSM token");
+    }
+
+    // Connected to `origin`, with the schema check.
+    std::unique_ptr<WsClient> connect(const std::string& origin) {
+        auto c = std::make_unique<WsClient>("127.0.0.1", port_);
+        if (c->open(origin).status != 101) {
+            throw std::runtime_error("handshake refused for " + origin);
+        }
+        c->onMessage = [this](const json& message, const std::string& method) {
+            for (const auto& e : schemas().message(message, method)) {
+                violations_.push_back(message.dump().substr(0, 300) + ": " + e);
+            }
+        };
+        return c;
     }
 
     SoftHsmToken hsm_;  // before the daemon: it sets SOFTHSM2_CONF, which the daemon inherits
@@ -166,6 +188,97 @@ TEST_F(Pkcs11Daemon, SignWithWrongPin_PinIncorrect) {
                                {"digest", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}});
     ASSERT_TRUE(r.contains("error")) << r.dump();
     EXPECT_EQ(r["error"]["data"]["reason"], "PIN_INCORRECT") << r.dump();
+}
+
+// The SoftHSM token has a signing key (RSA 01, EC 02: digitalSignature, no extended key usage)
+// and no registration key: its signing keys are the one pair, sign and register.
+TEST_F(Pkcs11Daemon, TokenWithoutRegisterKey_SigningKeysAreSignAndRegister) {
+    const json reader = tokenReader();
+    const json list = client_->call("certificates.list", {{"reader", reader["name"]}});
+    ASSERT_TRUE(list.contains("result")) << list.dump();
+    for (const auto& cert : list["result"]["certificates"]) {
+        EXPECT_EQ(cert["usableFor"], json({"sign", "register"})) << cert["slot"];
+    }
+}
+
+TEST_F(Pkcs11Daemon, RawSignatureWithDualKey_NeedsSignRawCmsDoesNot) {
+    const json reader = tokenReader();
+    const std::string cardId = reader["card"]["id"];
+    auto portal = connect(kPortal);
+    const std::string content = "bid for tender 7";
+    const json raw = portal->call(
+        "sign",
+        {{"certificateId", cardId + ":01"}, {"pin", kSoftHsmPin}, {"data", base64Encode(content)}});
+    ASSERT_TRUE(raw.contains("error")) << raw.dump();
+    EXPECT_EQ(raw["error"]["data"]["reason"], "NOT_PERMITTED");
+    EXPECT_EQ(raw["error"]["data"]["capability"], "sign-raw");
+    // Checked after the parameters: a malformed request is still INVALID_PARAMS.
+    const json malformed = portal->call(
+        "sign", {{"certificateId", cardId + ":01"}, {"pin", kSoftHsmPin}, {"format", "pkcs7"}});
+    EXPECT_EQ(malformed["error"]["data"]["reason"], "INVALID_PARAMS") << malformed.dump();
+    // The refusal did not use the PIN: the token still counts no wrong try.
+    const json status = portal->call("pin.status", {{"cardId", cardId}});
+    EXPECT_EQ(status["result"]["blocked"], false) << status.dump();
+
+    // CMS signs its own signed attributes: sign is enough. Verified by the openssl command.
+    const json cms = portal->call("sign", {{"certificateId", cardId + ":01"},
+                                           {"pin", kSoftHsmPin},
+                                           {"data", base64Encode(content)},
+                                           {"format", "cms"}});
+    ASSERT_TRUE(cms.contains("result")) << cms.dump();
+    const std::string dir = harnessDir();
+    {
+        std::ofstream(dir + "/content.bin", std::ios::binary) << content;
+        const card::Bytes der = base64DecodeBytes(cms["result"]["cms"]);
+        std::ofstream(dir + "/signature.p7s", std::ios::binary)
+            .write(reinterpret_cast<const char*>(der.data()),
+                   static_cast<std::streamsize>(der.size()));
+        const card::Bytes cert = hsm_.rsaCertificate();
+        std::ofstream(dir + "/signer.der", std::ios::binary)
+            .write(reinterpret_cast<const char*>(cert.data()),
+                   static_cast<std::streamsize>(cert.size()));
+    }
+    EXPECT_NO_THROW(runShell("openssl x509 -inform DER -in " + dir + "/signer.der -out " + dir +
+                             "/signer.pem && openssl cms -verify -binary -inform DER -in " + dir +
+                             "/signature.p7s -content " + dir + "/content.bin -CAfile " + dir +
+                             "/signer.pem -purpose any -out /dev/null"));
+
+    // The origin the administrator granted sign-raw: the raw signature, verified by OpenSSL.
+    const json granted = client_->call(
+        "sign",
+        {{"certificateId", cardId + ":01"}, {"pin", kSoftHsmPin}, {"data", base64Encode(content)}});
+    ASSERT_TRUE(granted.contains("result")) << granted.dump();
+    EXPECT_TRUE(opensslVerifies(hsm_.rsaCertificate(), card::SignatureScheme::RsaPkcs1v15,
+                                card::HashAlgorithm::Sha256, bytesOf(content),
+                                base64DecodeBytes(granted["result"]["signature"])));
+}
+
+// A CA certificate on the token (no key behind it) is listed apart, never as a key.
+class Pkcs11DaemonWithCa : public Pkcs11Daemon {
+  protected:
+    void SetUp() override {
+        ca_ = hsm_.addCaCertificate();
+        Pkcs11Daemon::SetUp();
+    }
+    card::Bytes ca_;
+};
+
+TEST_F(Pkcs11DaemonWithCa, CaCertificate_InCaCertificatesNotInCertificates) {
+    const json reader = tokenReader();
+    const json list = client_->call("certificates.list", {{"reader", reader["name"]}});
+    ASSERT_TRUE(list.contains("result")) << list.dump();
+    ASSERT_EQ(list["result"]["certificates"].size(), 2u) << list.dump();
+    for (const auto& cert : list["result"]["certificates"]) {
+        EXPECT_NE(base64DecodeBytes(cert["der"]), ca_);
+    }
+    const auto& authorities = list["result"]["caCertificates"];
+    ASSERT_EQ(authorities.size(), 1u) << list.dump();
+    EXPECT_EQ(base64DecodeBytes(authorities[0]["der"]), ca_);
+    EXPECT_EQ(authorities[0]["cardId"], reader["card"]["id"]);
+    EXPECT_EQ(authorities[0]["label"], "ca");
+    EXPECT_NE(authorities[0]["subject"].get<std::string>().find("CN=TenderKey-Test-CA"),
+              std::string::npos);
+    EXPECT_FALSE(authorities[0].contains("usableFor"));
 }
 
 // The virtual PIV card through OpenSC's module, because the configuration file prefers PKCS#11:

@@ -111,6 +111,30 @@ TEST_F(SoftHsm, Certificates_ListsRsaAndEcKeysByCkaId) {
     EXPECT_FALSE(token_->hasPinpad());
 }
 
+TEST_F(SoftHsm, Certificates_KeyObjectAttributesAreRead) {
+    const auto& entries = token_->certificates();
+    ASSERT_EQ(entries.size(), 2u);
+    // Before login SoftHSM hides the private keys: the public keys tell (CKA_VERIFY, CKA_ENCRYPT
+    // or CKA_DERIVE).
+    ASSERT_TRUE(entries[0].permissions.has_value());
+    EXPECT_TRUE(entries[0].permissions->sign);
+    ASSERT_TRUE(entries[1].permissions.has_value());
+    EXPECT_TRUE(entries[1].permissions->sign);
+}
+
+TEST_F(SoftHsm, CaCertificateWithoutKey_ListedApartNeverAsAKey) {
+    const card::Bytes ca = hsm_.addCaCertificate();
+    Pkcs11Token fresh(module_, token_->slotId());
+    ASSERT_EQ(fresh.certificates().size(), 2u);
+    for (const auto& entry : fresh.certificates()) {
+        EXPECT_NE(entry.der, ca) << entry.slot;
+    }
+    ASSERT_EQ(fresh.authorityCertificates().size(), 1u);
+    EXPECT_EQ(fresh.authorityCertificates()[0].der, ca);
+    EXPECT_EQ(fresh.authorityCertificates()[0].label, "ca");
+    EXPECT_TRUE(fresh.skippedCertificates().empty());
+}
+
 TEST_F(SoftHsm, CardId_StableAcrossTokenObjectsAndHex) {
     const std::string id = token_->cardId();
     EXPECT_EQ(id.size(), 20u);

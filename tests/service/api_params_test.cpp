@@ -66,7 +66,8 @@ TEST_F(ApiParams, CertificatesList) {
     expectReason("certificates.list", {{"reader", "Nowhere 00 00"}}, "NO_READER");
     const Answer empty = call("certificates.list", json::object());
     ASSERT_TRUE(empty.result);
-    EXPECT_EQ(*empty.result, (json{{"certificates", json::array()}}));
+    EXPECT_EQ(*empty.result,
+              (json{{"certificates", json::array()}, {"caCertificates", json::array()}}));
 }
 
 TEST_F(ApiParams, PinStatus) {

@@ -164,8 +164,14 @@ TEST_F(ApiService, WrongPinCountsDownThenLastAttemptProtectionThenBlocked) {
               (json{{"retriesLeft", 0}, {"blocked", true}, {"pinpad", false}}));
     EXPECT_EQ(verify("123456", true).reason(), "PIN_BLOCKED");
 
-    const Answer unblocked =
+    // The PUK counter of this card was never seen: the PUK goes only with lastAttempt.
+    const Answer unknownCounter =
         call("pin.unblock", {{"cardId", cardId}, {"puk", "12345678"}, {"newPin", "135790"}});
+    EXPECT_EQ(unknownCounter.reason(), "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(backend->card(kReader).card.pinRetries(), 0);
+    const Answer unblocked = call(
+        "pin.unblock",
+        {{"cardId", cardId}, {"puk", "12345678"}, {"newPin", "135790"}, {"lastAttempt", true}});
     ASSERT_TRUE(unblocked.result) << unblocked.reason();
     EXPECT_EQ(*unblocked.result, (json{{"unblocked", true}}));
     const Answer verified = verify("135790");
@@ -215,12 +221,66 @@ TEST_F(ApiService, PinAndPukChange) {
     ASSERT_TRUE(a.result) << a.reason();
     EXPECT_EQ(*a.result, (json{{"changed", true}}));
     EXPECT_TRUE(backend->card(kReader).card.pinMatches("24680135"));
-    a = call("puk.change", {{"cardId", cardId}, {"puk", "12345678"}, {"newPuk", "87654321"}});
+    a = call(
+        "puk.change",
+        {{"cardId", cardId}, {"puk", "12345678"}, {"newPuk", "87654321"}, {"lastAttempt", true}});
     ASSERT_TRUE(a.result) << a.reason();
     EXPECT_TRUE(backend->card(kReader).card.pukMatches("87654321"));
-    a = call("pin.unblock", {{"cardId", cardId}, {"puk", "12345678"}, {"newPin", "135790"}});
+    a = call(
+        "pin.unblock",
+        {{"cardId", cardId}, {"puk", "12345678"}, {"newPin", "135790"}, {"lastAttempt", true}});
     EXPECT_EQ(a.reason(), "PUK_INCORRECT");
     EXPECT_EQ(a.data(), (json{{"retriesLeft", 2}}));
+}
+
+TEST_F(ApiService, PukCounter_KnownCountGoesWithoutLastAttemptUntilOneIsLeft) {
+    const auto unblock = [&](const char* puk, bool lastAttempt) {
+        json params{{"cardId", cardId}, {"puk", puk}, {"newPin", "135790"}};
+        if (lastAttempt) {
+            params["lastAttempt"] = true;
+        }
+        return call("pin.unblock", params);
+    };
+    EXPECT_EQ(unblock("87654321", true).data(), (json{{"retriesLeft", 2}}));
+    EXPECT_EQ(unblock("87654321", false).data(), (json{{"retriesLeft", 1}}));
+    backend->card(kReader).card.clearLog();
+    const Answer last = unblock("12345678", false);
+    EXPECT_EQ(last.reason(), "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(last.data(), (json{{"retriesLeft", 1}}));
+    EXPECT_EQ(apdusSent(), 0u);
+    // The right PUK with lastAttempt: accepted, and the limit is now known to be at least 3.
+    ASSERT_TRUE(unblock("12345678", true).result);
+    const service::state::CardState known = options.cardStates->get(cardId);
+    EXPECT_EQ(known.pukRetriesLeft, std::optional<int>(3));
+    EXPECT_EQ(known.pukRetryLimitAtLeast, std::optional<int>(3));
+    EXPECT_EQ(unblock("87654321", false).data(), (json{{"retriesLeft", 2}}));
+}
+
+TEST_F(ApiService, LastAttempt_FromOriginWithoutManage_IgnoredAndPinNotSent) {
+    const service::Capabilities signer = service::Capabilities::defaults();
+    const auto sign = [&](const char* pin) {
+        return call("sign",
+                    {{"certificateId", cert("9c")},
+                     {"pin", pin},
+                     {"digest", service::encodeBase64(sha256("x"))},
+                     {"lastAttempt", true}},
+                    signer);
+    };
+    EXPECT_EQ(sign("654321").data(), (json{{"retriesLeft", 2}}));
+    EXPECT_EQ(sign("654321").data(), (json{{"retriesLeft", 1}}));
+    backend->card(kReader).card.clearLog();
+    EXPECT_EQ(sign("654321").reason(), "PIN_LAST_ATTEMPT");
+    EXPECT_EQ(sign("123456").reason(), "PIN_LAST_ATTEMPT");
+    for (const Bytes& apdu : backend->card(kReader).card.transmitted()) {
+        EXPECT_FALSE(apdu.size() > 5 && apdu[1] == kInsVerify) << "a PIN was presented";
+    }
+    EXPECT_EQ(backend->card(kReader).card.pinRetries(), 1);
+    // With manage the same request spends the last try.
+    const Answer managed = call("sign", {{"certificateId", cert("9c")},
+                                         {"pin", "123456"},
+                                         {"digest", service::encodeBase64(sha256("x"))},
+                                         {"lastAttempt", true}});
+    EXPECT_TRUE(managed.result) << managed.reason();
 }
 
 TEST_F(ApiService, SignRawRsaSignaturesVerifyWithOpenSsl) {
@@ -472,7 +532,7 @@ TEST_F(ApiService, UnknownCardIdWithReadersIsNoCardAndWithoutIsNoReader) {
                   .reason(),
               "NO_READER");
     EXPECT_EQ(*call("certificates.list", json::object()).result,
-              (json{{"certificates", json::array()}}));
+              (json{{"certificates", json::array()}, {"caCertificates", json::array()}}));
 }
 
 TEST_F(ApiService, EventsReachSubscribedConnectionsOnly) {

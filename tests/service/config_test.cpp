@@ -117,6 +117,13 @@ capabilities = ["read", "manage"]
     EXPECT_EQ(config.sourceFile, dir_ / "tenderkeyd.toml");
 }
 
+TEST_F(ConfigFile, StateDirectory_AbsolutePathLoads_RelativeRefused) {
+    EXPECT_EQ(loadConfigFile(write("state_directory = \"/srv/tenderkey\"\n")).stateDirectory,
+              std::optional<std::string>("/srv/tenderkey"));
+    EXPECT_EQ(loadConfigFile(write("")).stateDirectory, std::nullopt);
+    expectError("\nstate_directory = \"state\"\n", 2, "state_directory must be an absolute path");
+}
+
 TEST_F(ConfigFile, EmptyFileGivesTheDefaults) {
     const Config config = loadConfigFile(write(""));
     ASSERT_EQ(config.listeners.size(), 1u);

@@ -191,7 +191,8 @@ TEST_F(ServiceStack, IdentifiesBothCardsAndListsTheirCertificates) {
     EXPECT_EQ(bySlot["9c"], json({"sign"}));
     EXPECT_EQ(bySlot["9d"], json({"decrypt"}));
     EXPECT_EQ(bySlot["9e"], json::array());
-    EXPECT_EQ(bySlot["82"], json({"sign", "decrypt"}));
+    // Retired key management, digitalSignature and keyAgreement: decrypt only.
+    EXPECT_EQ(bySlot["82"], json({"decrypt"}));
 }
 
 TEST_F(ServiceStack, SignaturesFromTheCardVerifyWithOpenSsl) {
@@ -205,13 +206,19 @@ TEST_F(ServiceStack, SignaturesFromTheCardVerifyWithOpenSsl) {
     EXPECT_TRUE(opensslVerify(der(signer), card::SignatureScheme::RsaPkcs1v15,
                               card::HashAlgorithm::Sha256, digest,
                               *service::decodeBase64((*a.result)["signature"].get<std::string>())));
+}
 
-    const json ec = certificate("82");
+// The cards' signature key (9C) is EC P-384.
+class ServiceStackEcSignature : public ServiceStack {};
+
+TEST_F(ServiceStackEcSignature, EcdsaP384SignatureFromTheCardVerifiesWithOpenSsl) {
+    start();
+    const json ec = certificate("9c");
     const Bytes data = bytesOf("P-384 content");
-    a = call("sign", {{"certificateId", ec["id"]},
-                      {"pin", "123456"},
-                      {"hash", "SHA-384"},
-                      {"data", service::encodeBase64(data)}});
+    const Answer a = call("sign", {{"certificateId", ec["id"]},
+                                   {"pin", "123456"},
+                                   {"hash", "SHA-384"},
+                                   {"data", service::encodeBase64(data)}});
     ASSERT_TRUE(a.result) << a.reason();
     EXPECT_TRUE(opensslVerify(der(ec), card::SignatureScheme::Ecdsa, card::HashAlgorithm::Sha384,
                               opensslDigest(card::HashAlgorithm::Sha384, data),
@@ -317,7 +324,7 @@ TEST_F(ServiceStack, VirtualReadersAreInvisibleOutsideDevelopmentMode) {
     ASSERT_TRUE(readers.result) << readers.reason();
     EXPECT_EQ(*readers.result, (json{{"readers", json::array()}}));
     EXPECT_EQ(*call("certificates.list", json::object()).result,
-              (json{{"certificates", json::array()}}));
+              (json{{"certificates", json::array()}, {"caCertificates", json::array()}}));
 }
 
 }  // namespace

@@ -288,7 +288,8 @@ IssuedCard issue_card(const IssueOptions& options) {
 
     const SlotPlan plans[] = {
         {slot::kAuthentication, rsa, "PIV Authentication", "digitalSignature", "clientAuth"},
-        {slot::kSignature, rsa, "Digital Signature", "digitalSignature,nonRepudiation", ""},
+        {slot::kSignature, options.signature_algorithm != 0 ? options.signature_algorithm : rsa,
+         "Digital Signature", "digitalSignature,nonRepudiation", ""},
         {slot::kKeyManagement, rsa, "Key Management", "keyEncipherment", ""},
         {slot::kCardAuthentication, alg::kEccP256, "Card Authentication", "digitalSignature", ""},
         {slot::kRetiredFirst, alg::kEccP384, "Retired Key Management 1",

@@ -59,6 +59,9 @@ Bytes ccc_object(ByteView card_identifier);
 
 struct IssueOptions {
     unsigned rsa_bits = 2048;
+    // The algorithm of the signature key (9C): 0 for RSA of rsa_bits, else alg::kEccP256 or
+    // alg::kEccP384.
+    std::uint8_t signature_algorithm = 0;
     std::string pin = "123456";
     std::string puk = "12345678";
     int pin_tries = 3;

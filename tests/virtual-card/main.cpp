@@ -55,6 +55,7 @@ default 3DES management key 010203040506070801020304050607080102030405060708.
 Options:
   --state FILE        card state file to create (required)
   --rsa-bits N        2048 (default), 3072 or 4096: size of the 9A/9C/9D keys
+  --signature-key A   rsa (default), p256 or p384: the algorithm of the 9C key
   --pin PIN           6-8 digits (default 123456)
   --puk PUK           1-8 characters (default 12345678)
   --pin-tries N       PIN retry counter, 1-15 (default 3)
@@ -159,9 +160,10 @@ std::filesystem::path required_state(const std::map<std::string, std::string>& o
 }
 
 int run_init(const std::vector<std::string>& args) {
-    const auto opts =
-        parse_options(args, {"state", "rsa-bits", "pin", "puk", "pin-tries", "puk-tries", "serial"},
-                      {"force", "help"});
+    const auto opts = parse_options(
+        args,
+        {"state", "rsa-bits", "signature-key", "pin", "puk", "pin-tries", "puk-tries", "serial"},
+        {"force", "help"});
     if (opts.count("help") != 0) {
         std::fputs(kInitHelp, stdout);
         return kExitOk;
@@ -169,6 +171,16 @@ int run_init(const std::vector<std::string>& args) {
     const std::filesystem::path state_path = required_state(opts);
     tk::vcard::IssueOptions issue;
     issue.rsa_bits = static_cast<unsigned>(parse_number(opts, "rsa-bits", 2048, 2048, 4096));
+    if (opts.count("signature-key") != 0) {
+        const std::string& key = opts.at("signature-key");
+        if (key == "p256") {
+            issue.signature_algorithm = tk::vcard::alg::kEccP256;
+        } else if (key == "p384") {
+            issue.signature_algorithm = tk::vcard::alg::kEccP384;
+        } else if (key != "rsa") {
+            throw UsageError("--signature-key must be rsa, p256 or p384");
+        }
+    }
     issue.pin = opts.count("pin") != 0 ? opts.at("pin") : issue.pin;
     issue.puk = opts.count("puk") != 0 ? opts.at("puk") : issue.puk;
     issue.pin_tries = static_cast<int>(parse_number(opts, "pin-tries", 3, 1, 15));

@@ -223,8 +223,8 @@ void PivToken::load() {
                 skipped.push_back({name, "key type not supported"});
                 continue;
             }
-            entries.push_back(
-                {name, slot.label, std::move(*der), *key.algorithm(), slot.pinPolicy});
+            entries.push_back({name, slot.label, std::move(*der), *key.algorithm(), slot.pinPolicy,
+                               std::nullopt});
             keys.push_back({slot.keyRef, std::move(key)});
         } catch (const CardError& e) {
             skipped.push_back({name, e.what()});

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
 
+#include "crypto/certificate.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/ecdsa.hpp"
 #include "crypto/errors.hpp"
@@ -273,18 +275,36 @@ void Pkcs11Token::load() {
         KeyData key;
     };
     std::map<std::string, Found> bySlot;  // ordered by CKA_ID
+    std::vector<AuthorityCertificate> authorities;
     for (const CK_OBJECT_HANDLE object : findObjects(certTemplate.data(), certTemplate.size())) {
         const auto id = attribute(object, CKA_ID);
         const auto der = attribute(object, CKA_VALUE);
         const auto label = attribute(object, CKA_LABEL);
         const std::string labelText = label ? std::string(label->begin(), label->end()) : "";
-        if (!id || id->empty()) {
-            skipped.push_back({"", "certificate \"" + labelText + "\" has no CKA_ID"});
+        const std::string slot = id ? toHex(*id) : "";
+        if (!der || der->empty()) {
+            skipped.push_back({slot, "certificate \"" + labelText + "\": value not readable"});
             continue;
         }
-        const std::string slot = toHex(*id);
-        if (!der || der->empty()) {
-            skipped.push_back({slot, "certificate value not readable"});
+        // A certificate the token marks as an authority's (CKA_CERTIFICATE_CATEGORY 2) or whose
+        // basicConstraints say cA: a CA certificate, unless a key object shares its CKA_ID (a
+        // self-signed certificate of the token's own key).
+        bool authority = false;
+        if (const auto category = attribute(object, CKA_CERTIFICATE_CATEGORY);
+            category && category->size() == sizeof(CK_ULONG)) {
+            CK_ULONG value = 0;
+            std::memcpy(&value, category->data(), sizeof value);
+            authority = value == 2;
+        }
+        try {
+            authority = authority || crypto::parseCertificate(*der).certificateAuthority;
+        } catch (const crypto::Error& e) {
+            skipped.push_back({slot, std::string("certificate does not parse: ") + e.what()});
+            continue;
+        }
+        if (!id || id->empty()) {
+            // Nothing links it to a key.
+            authorities.push_back({labelText, *der});
             continue;
         }
         if (bySlot.contains(slot)) {
@@ -298,49 +318,48 @@ void Pkcs11Token::load() {
             skipped.push_back({slot, std::string("certificate does not parse: ") + e.what()});
             continue;
         }
-        if (!publicKey->algorithm()) {
-            skipped.push_back({slot, "key type or size not supported"});
-            continue;
-        }
-        // A key object with the same CKA_ID: the private key (when visible before login) or
-        // the public key.
-        bool alwaysAuthenticate = false;
-        bool hasKey = false;
+        // The key objects with the same CKA_ID. The private key may be hidden until login; then
+        // the public key, when the token keeps one, tells what the key pair is for.
         Bytes keyId = *id;
-        for (const CK_OBJECT_CLASS keyClass : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+        const auto keyObjects = [&](CK_OBJECT_CLASS keyClass) {
             CK_OBJECT_CLASS cls = keyClass;
             std::array<CK_ATTRIBUTE, 2> keyTemplate{{
                 {CKA_CLASS, &cls, sizeof cls},
                 {CKA_ID, keyId.data(), keyId.size()},
             }};
-            const auto objects = findObjects(keyTemplate.data(), keyTemplate.size());
-            if (objects.empty()) {
-                continue;
-            }
-            hasKey = true;
-            if (keyClass == CKO_PRIVATE_KEY) {
-                if (const auto always = attribute(objects.front(), CKA_ALWAYS_AUTHENTICATE);
-                    always && always->size() == sizeof(CK_BBOOL)) {
-                    alwaysAuthenticate = (*always)[0] != CK_FALSE;
-                }
-            }
-            break;
-        }
-        if (!hasKey && (token.flags & CKF_LOGIN_REQUIRED) == 0) {
-            skipped.push_back({slot, "no key object with this CKA_ID"});
+            return findObjects(keyTemplate.data(), keyTemplate.size());
+        };
+        const auto privateKeys = keyObjects(CKO_PRIVATE_KEY);
+        const auto publicKeys =
+            privateKeys.empty() ? keyObjects(CKO_PUBLIC_KEY) : std::vector<CK_OBJECT_HANDLE>{};
+        const bool loginRequired = (token.flags & CKF_LOGIN_REQUIRED) != 0;
+        if (privateKeys.empty() && publicKeys.empty() && (!loginRequired || authority)) {
+            // No key object, and no private key can appear at login (the token needs none, or
+            // the certificate is an authority's): not a key.
+            authorities.push_back({labelText, *der});
             continue;
         }
-        if (!hasKey) {
-            // Private objects are hidden until login and the token keeps no public key: the
-            // certificate names its key; a missing one shows at use as CERTIFICATE_NOT_FOUND.
+        if (!publicKey->algorithm()) {
+            skipped.push_back({slot, "key type or size not supported"});
+            continue;
         }
-        Found found{
-            slot,
-            CertificateEntry{slot, labelText, *der, *publicKey->algorithm(),
-                             (token.flags & CKF_LOGIN_REQUIRED) == 0
-                                 ? PinPolicy::Never
-                                 : (alwaysAuthenticate ? PinPolicy::Always : PinPolicy::Once)},
-            KeyData{*id, *publicKey, alwaysAuthenticate}};
+        bool alwaysAuthenticate = false;
+        std::optional<KeyPermissions> allowed;
+        if (!privateKeys.empty()) {
+            alwaysAuthenticate = flag(privateKeys.front(), CKA_ALWAYS_AUTHENTICATE).value_or(false);
+            allowed = permissions(privateKeys.front(), true);
+        } else if (!publicKeys.empty()) {
+            allowed = permissions(publicKeys.front(), false);
+        }
+        // Otherwise private objects are hidden until login and the token keeps no public key:
+        // the certificate names its key; a missing one shows at use as CERTIFICATE_NOT_FOUND.
+        Found found{slot,
+                    CertificateEntry{
+                        slot, labelText, *der, *publicKey->algorithm(),
+                        !loginRequired ? PinPolicy::Never
+                                       : (alwaysAuthenticate ? PinPolicy::Always : PinPolicy::Once),
+                        allowed},
+                    KeyData{*id, *publicKey, alwaysAuthenticate}};
         bySlot.emplace(slot, std::move(found));
     }
     for (auto& [slot, found] : bySlot) {
@@ -354,6 +373,7 @@ void Pkcs11Token::load() {
     entries_ = std::move(entries);
     keys_ = std::move(keys);
     skipped_ = std::move(skipped);
+    authorities_ = std::move(authorities);
     loaded_ = true;
 }
 
@@ -375,6 +395,40 @@ const std::vector<CertificateEntry>& Pkcs11Token::certificates() {
 const std::vector<SkippedCertificate>& Pkcs11Token::skippedCertificates() {
     guarded([this] { load(); });
     return skipped_;
+}
+
+const std::vector<AuthorityCertificate>& Pkcs11Token::authorityCertificates() {
+    guarded([this] { load(); });
+    return authorities_;
+}
+
+std::optional<bool> Pkcs11Token::flag(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+    const auto value = attribute(object, type);
+    if (!value || value->size() != sizeof(CK_BBOOL)) {
+        return std::nullopt;
+    }
+    return (*value)[0] != CK_FALSE;
+}
+
+// An attribute the object does not have restricts nothing: the certificate still decides.
+KeyPermissions Pkcs11Token::permissions(CK_OBJECT_HANDLE key, bool privateKey) {
+    const auto any = [&](std::initializer_list<CK_ATTRIBUTE_TYPE> types) {
+        bool known = false;
+        for (const CK_ATTRIBUTE_TYPE type : types) {
+            if (const auto value = flag(key, type)) {
+                if (*value) {
+                    return true;
+                }
+                known = true;
+            }
+        }
+        return !known;
+    };
+    KeyPermissions allowed;
+    allowed.sign = any({privateKey ? CKA_SIGN : CKA_VERIFY});
+    allowed.decrypt = privateKey ? any({CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE})
+                                 : any({CKA_ENCRYPT, CKA_WRAP, CKA_DERIVE});
+    return allowed;
 }
 
 void Pkcs11Token::invalidateCache() {

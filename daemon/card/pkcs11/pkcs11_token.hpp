@@ -62,6 +62,7 @@ class Pkcs11Token final : public Token {
     const std::string& cardId() override;
     const std::vector<CertificateEntry>& certificates() override;
     const std::vector<SkippedCertificate>& skippedCertificates() override;
+    const std::vector<AuthorityCertificate>& authorityCertificates() override;
     void invalidateCache() override;
     bool hasPinpad() override;
     PinStatus pinStatus() override;
@@ -95,6 +96,9 @@ class Pkcs11Token final : public Token {
     CK_OBJECT_HANDLE privateKey(std::size_t key);
     std::vector<CK_OBJECT_HANDLE> findObjects(CK_ATTRIBUTE* attributes, CK_ULONG count);
     std::optional<Bytes> attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+    // A CK_BBOOL attribute; nullopt when the object does not have it.
+    std::optional<bool> flag(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+    KeyPermissions permissions(CK_OBJECT_HANDLE key, bool privateKey);
 
     // The PIN checks before anything is sent, then C_Login. Leaves the guard armed.
     void checkPinFormat(const std::optional<SecureBytes>& pin, Credential credential);
@@ -117,6 +121,7 @@ class Pkcs11Token final : public Token {
     std::vector<CertificateEntry> entries_;
     std::vector<KeyData> keys_;  // parallel to entries_
     std::vector<SkippedCertificate> skipped_;
+    std::vector<AuthorityCertificate> authorities_;
 };
 
 }  // namespace tk::card::pkcs11

@@ -61,7 +61,7 @@ test('CertificatesList_UsableFor_FollowsTheSlotRules', LIMIT, async (t) => {
   assert.deepEqual(bySlot['9c'].usableFor, ['sign']);
   assert.deepEqual(bySlot['9d'].usableFor, ['decrypt']);
   assert.deepEqual(bySlot['9e'].usableFor, [], 'a key without PIN is disabled by default');
-  assert.ok(bySlot['82'].usableFor.includes('sign'));
+  assert.deepEqual(bySlot['82'].usableFor, ['decrypt'], 'retired key management: decrypt only');
   assert.equal(bySlot['9c'].label, 'Digital Signature');
   assert.equal(bySlot['82'].label, 'Retired Key Management 1');
 });
@@ -99,46 +99,21 @@ test('Sign_RsaPssOverDataWithSha384_VerifiesWithTheListedCertificate', LIMIT, as
   assert.ok(!verify('sha384', content, { key, padding: constants.RSA_PKCS1_PADDING }, signature));
 });
 
-test('Sign_EcdsaP384P1363_VerifiesWithTheListedCertificate', LIMIT, async (t) => {
-  const { tk, bySlot } = await listed(t);
-  const c = bySlot['82'];
-  assert.equal(c.keyAlgorithm, 'EC-P384');
-  const content = Buffer.from('sealed bid envelope');
-  const r = await tk.sign({
-    certificateId: c.id, pin: PIN, hash: 'SHA-384', digest: sha('sha384', content), signatureEncoding: 'p1363',
-  });
-  assert.equal(r.algorithm, 'ECDSA');
-  const key = x509(c.der).publicKey;
-  const signature = Buffer.from(fromBase64(r.signature));
-  assert.equal(signature.length, 96, 'r and s padded to 48 bytes each');
-  assert.ok(verify('sha384', content, { key, dsaEncoding: 'ieee-p1363' }, signature));
-});
-
-test('Sign_EcdsaDefaultEncoding_IsDerAndVerifies', LIMIT, async (t) => {
-  const { tk, bySlot } = await listed(t);
-  const c = bySlot['82'];
-  const content = Buffer.from('second bid');
-  const r = await tk.sign({ certificateId: c.id, pin: PIN, data: content });
-  assert.equal(r.algorithm, 'ECDSA');
-  assert.equal(r.hash, 'SHA-256');
-  const signature = Buffer.from(fromBase64(r.signature));
-  assert.equal(signature[0], 0x30, 'a DER SEQUENCE');
-  assert.ok(verify('sha256', content, { key: x509(c.der).publicKey, dsaEncoding: 'der' }, signature));
-});
-
 test('Sign_WithKeysOutsideUsableFor_IsKeyUsage', LIMIT, async (t) => {
   const { tk, bySlot } = await listed(t);
   const digest = sha('sha256', Buffer.from('x'));
   await rejectsWith(tk.sign({ certificateId: bySlot['9a'].id, pin: PIN, digest }), 'KEY_USAGE');
   await rejectsWith(tk.sign({ certificateId: bySlot['9d'].id, pin: PIN, digest }), 'KEY_USAGE');
   await rejectsWith(tk.sign({ certificateId: bySlot['9e'].id, pin: PIN, digest }), 'KEY_USAGE');
+  // The retired key-management key has digitalSignature in its certificate, and still never signs.
+  await rejectsWith(tk.sign({ certificateId: bySlot['82'].id, pin: PIN, digest }), 'KEY_USAGE');
 });
 
-test('Sign_RsaPssWithAnEcKey_IsUnsupportedAlgorithm', LIMIT, async (t) => {
+test('Sign_EcdsaWithAnRsaKey_IsUnsupportedAlgorithm', LIMIT, async (t) => {
   const { tk, bySlot } = await listed(t);
   await rejectsWith(
     tk.sign({
-      certificateId: bySlot['82'].id, pin: PIN, digest: sha('sha256', Buffer.from('x')), algorithm: 'RSA-PSS',
+      certificateId: bySlot['9c'].id, pin: PIN, digest: sha('sha256', Buffer.from('x')), algorithm: 'ECDSA',
     }),
     'UNSUPPORTED_ALGORITHM',
   );

@@ -108,8 +108,8 @@ test('EveryTypedMethod_SendsItsMethodWithSchemaValidParams', LIMIT, async (t) =>
   const { daemon, tk } = await setup(t);
   const calls = [
     ['readers.list', () => tk.readersList(), { readers: [] }],
-    ['certificates.list', () => tk.certificatesList(), { certificates: [] }],
-    ['certificates.list', () => tk.certificatesList({ reader: 'R' }), { certificates: [] }],
+    ['certificates.list', () => tk.certificatesList(), { certificates: [], caCertificates: [] }],
+    ['certificates.list', () => tk.certificatesList({ reader: 'R' }), { certificates: [], caCertificates: [] }],
     ['pin.status', () => tk.pinStatus({ cardId: CARD }), { retriesLeft: 3, blocked: false, pinpad: true }],
     ['pin.verify', () => tk.pinVerify({ cardId: CARD, pin: '123456', lastAttempt: true }), { verified: true }],
     ['pin.change', () => tk.pinChange({ cardId: CARD, pin: '123456', newPin: '654321' }), { changed: true }],
@@ -119,7 +119,7 @@ test('EveryTypedMethod_SendsItsMethodWithSchemaValidParams', LIMIT, async (t) =>
     ['decrypt', () => tk.decrypt({ certificateId: CERT, cms: 'MIIB' }), { data: 'AAAA' }],
     ['register', () => tk.register({ certificateId: CERT, challenge: 'n'.repeat(44) }), {
       unverifiedCertificate: 'MIIB', algorithm: 'RS256', signature: 'AAAA', format: 'web-eid:1.0',
-      appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'],
+      appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'], chain: [],
     }],
     ['events.subscribe', () => tk.subscribe(), { subscribed: true }],
   ];

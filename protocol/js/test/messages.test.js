@@ -109,6 +109,7 @@ test('Messages_CarryTheDetailsTheUserMayNeed', () => {
   assert.match(messageFor('INTERNAL', { lang: 'en', data: { correlationId: 'c0ffee42' } }), /c0ffee42/);
   assert.match(messageFor('NOT_PERMITTED', { data: { capability: 'manage' } }), /「卡片密碼管理」/);
   assert.match(messageFor('NOT_PERMITTED', { lang: 'en', data: { capability: 'sign' } }), /"sign"/);
+  assert.match(messageFor('NOT_PERMITTED', { data: { capability: 'sign-raw' } }), /「原始簽章（兼作註冊的金鑰）」/);
   assert.match(messageFor('INVALID_PARAMS', { data: { field: 'cms.detached' } }), /cms\.detached/);
 });
 

@@ -296,18 +296,18 @@ const certificate = (over = {}) => ({
   fingerprintSha256: 'ab'.repeat(32), ...over,
 });
 
-test('Certificate_UsableForNeverBothSignAndRegister_InFixedOrder', () => {
-  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)] });
-  for (const u of [[], ['sign'], ['decrypt'], ['register'], ['sign', 'decrypt'], ['decrypt', 'register']]) {
+test('Certificate_UsableFor_OneUseOrTheSignRegisterPair_InFixedOrder', () => {
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)], caCertificates: [] });
+  for (const u of [[], ['sign'], ['decrypt'], ['register'], ['sign', 'register'], ['sign', 'decrypt'], ['decrypt', 'register']]) {
     accepts(list({ usableFor: u }), JSON.stringify(u));
   }
-  for (const u of [['sign', 'register'], ['register', 'sign'], ['decrypt', 'sign'], ['sign', 'sign'], ['login']]) {
+  for (const u of [['register', 'sign'], ['decrypt', 'sign'], ['sign', 'sign'], ['sign', 'decrypt', 'register'], ['login']]) {
     rejects(list({ usableFor: u }), JSON.stringify(u));
   }
 });
 
 test('Certificate_GpkiFacts', () => {
-  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)] });
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)], caCertificates: [] });
   const ubn = { value: '12345678', source: 'both', mismatch: false, extensionValue: '12345678', subjectValue: '12345678' };
   accepts(list({ organizationId: ubn, subjectType: 'company', primaryCard: true }), 'company card');
   accepts(list({ organizationId: { ...ubn, source: 'extension', subjectValue: null } }), 'from the extension');
@@ -324,11 +324,23 @@ test('Certificate_GpkiFacts', () => {
   rejects(list({ subjectAttributes: [{ type: 'C' }] }), 'attribute without value');
   const { fingerprintSha256, ...noFingerprint } = certificate();
   assert.ok(fingerprintSha256);
-  rejects(p.result('certificates.list', { certificates: [noFingerprint] }), 'missing fingerprint');
+  rejects(p.result('certificates.list', { certificates: [noFingerprint], caCertificates: [] }), 'missing fingerprint');
+});
+
+test('CertificatesList_CaCertificates_ApartFromKeys', () => {
+  const {
+    id, slot, keyAlgorithm, keyUsage, usableFor, expiresInDays, subjectAttributes, issuerAttributes, organizationId,
+    subjectType, primaryCard, policies, extendedKeyUsage, fingerprintSha256, ...ca
+  } = certificate();
+  assert.ok(id && slot && keyAlgorithm && keyUsage && usableFor && expiresInDays !== undefined);
+  accepts(p.result('certificates.list', { certificates: [], caCertificates: [ca] }), 'a CA certificate');
+  accepts(p.result('certificates.list', { certificates: [], caCertificates: [{ ...ca, label: '' }] }), 'no label');
+  rejects(p.result('certificates.list', { certificates: [], caCertificates: [certificate()] }), 'a key in caCertificates');
+  rejects(p.result('certificates.list', { certificates: [] }), 'caCertificates missing');
 });
 
 test('Certificate_FieldFormats', () => {
-  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)] });
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)], caCertificates: [] });
   accepts(list({ expiresInDays: -3 }), 'expired');
   accepts(list({ serialNumber: '00' }), 'serial zero');
   accepts(list({ slot: '82' }), 'retired slot');
@@ -347,7 +359,7 @@ test('Certificate_FieldFormats', () => {
   rejects(list({ der: '' }), 'empty der');
   const { label, ...noLabel } = certificate();
   assert.ok(label);
-  rejects(p.result('certificates.list', { certificates: [noLabel] }), 'missing label');
+  rejects(p.result('certificates.list', { certificates: [noLabel], caCertificates: [] }), 'missing label');
 });
 
 test('Results_Strict', () => {
@@ -366,13 +378,18 @@ test('Results_Strict', () => {
   accepts(p.result('decrypt', { data: '' }), 'empty plaintext');
   const token = {
     unverifiedCertificate: 'MIIB', algorithm: 'ES384', signature: 'AAAA', format: 'web-eid:1.0',
-    appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'],
+    appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'], chain: [],
   };
   accepts(p.result('register', token), 'token');
   rejects(p.result('register', { ...token, algorithm: 'PS256' }), 'PS256');
   rejects(p.result('register', { ...token, format: 'web-eid:1' }), 'format');
   rejects(p.result('register', { ...token, certificates: [] }), 'no certificates');
   rejects(p.result('register', { ...token, appVersion: 'TenderKey 0.1.0' }), 'appVersion not a URN');
+  accepts(p.result('register', { ...token, chain: ['MIIB', 'MIIC'] }), 'CA certificates in chain');
+  const { chain, ...noChain } = token;
+  assert.ok(chain);
+  rejects(p.result('register', noChain), 'chain missing');
+  rejects(p.result('register', { ...token, chain: [''] }), 'empty certificate in chain');
 });
 
 test('Notifications_CarryTheirEventsPayload', () => {

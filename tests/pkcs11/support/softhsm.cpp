@@ -89,6 +89,17 @@ SoftHsmToken::SoftHsmToken() {
     ecCert_ = readFile(d + "/ec-cert.der");
 }
 
+card::Bytes SoftHsmToken::addCaCertificate() {
+    const std::string d = dir_;
+    runShell("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/ca.pem -out " + d +
+             "/ca.crt -subj /CN=TenderKey-Test-CA -days 30 -addext "
+             "basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
+    runShell("openssl x509 -in " + d + "/ca.crt -outform DER -out " + d + "/ca-cert.der");
+    runShell(std::string("pkcs11-tool --module ") + kSoftHsmModule + " --login --pin " +
+             kSoftHsmPin + " --write-object " + d + "/ca-cert.der --type cert --id 0a --label ca");
+    return readFile(d + "/ca-cert.der");
+}
+
 SoftHsmToken::~SoftHsmToken() {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

@@ -35,6 +35,10 @@ class SoftHsmToken {
     card::Bytes rsaCertificate() const { return rsaCert_; }
     card::Bytes ecCertificate() const { return ecCert_; }
 
+    // Adds a CA certificate (basicConstraints cA, no key of its own) with CKA_ID 0a and label
+    // "ca", as card issuers put the chain on tokens. Returns its DER.
+    card::Bytes addCaCertificate();
+
     // The slot of the token (looked up by its label in a loaded module).
     CK_SLOT_ID slotIn(const card::pkcs11::Module& module) const;
 

@@ -47,6 +47,9 @@ void ServiceFixture::startService() {
     if (options.version.empty()) {
         options.version = "0.1.0";
     }
+    if (!options.cardStates) {
+        options.cardStates = std::make_shared<service::state::CardStates>();  // in memory
+    }
     managerOptions.startupWait = std::chrono::milliseconds(0);
     service = std::make_unique<service::ApiService>(
         options, std::make_unique<service::CardManager>(managerOptions, std::move(fake)));
