@@ -27,6 +27,7 @@
 #include "crypto/ecdsa.hpp"
 #include "pcsc/context.hpp"
 #include "pcsc/errors.hpp"
+#include "service/card_info.hpp"
 
 namespace tk::cli {
 namespace {
@@ -284,6 +285,7 @@ void runCertificates(const CommandLine& line) {
                 {"clientAuth", info.clientAuth},
                 {"der", base64(entry.der)},
             });
+            certificates.back().update(service::certificateFactsJson(info));
             if (info.clientAuth) {
                 usage.push_back("EKU clientAuth");
             }
@@ -299,6 +301,7 @@ void runCertificates(const CommandLine& line) {
                     (days >= 0 ? " (" + std::to_string(days) + " days left)" : " (expired)") + "\n";
             text +=
                 "    usage    " + (usage.empty() ? std::string("-") : joined(usage, ", ")) + "\n";
+            text += certificateFactsText(info);
             pemText += "# " + id + " " + info.subject + "\n" + pem(entry.der, "CERTIFICATE");
         }
         for (const card::SkippedCertificate& s : listing.skipped) {

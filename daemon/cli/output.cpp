@@ -36,6 +36,50 @@ std::string pinPolicyName(card::PinPolicy policy) {
     return "once";
 }
 
+namespace {
+
+std::string joinedList(const std::vector<std::string>& items) {
+    std::string text;
+    for (const std::string& item : items) {
+        text += (text.empty() ? "" : ", ") + item;
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string certificateFactsText(const crypto::CertificateInfo& info) {
+    std::string text;
+    if (const auto& id = info.organizationId) {
+        text += "    org id   " + id->value;
+        if (id->mismatch) {
+            text += " (MISMATCH: the extension says " + id->extensionValue.value_or("") +
+                    ", the subject " + id->subjectValue.value_or("") + ")";
+        } else {
+            text += std::string(" (") + crypto::organizationIdSourceName(id->source) + ")";
+        }
+        text += "\n";
+    }
+    if (info.subjectType || info.primaryCard) {
+        std::vector<std::string> holder;
+        if (info.subjectType) {
+            holder.emplace_back(crypto::subjectTypeName(*info.subjectType));
+        }
+        if (info.primaryCard) {
+            holder.emplace_back(*info.primaryCard ? "primary card" : "secondary card");
+        }
+        text += "    holder   " + joinedList(holder) + "\n";
+    }
+    if (!info.policies.empty()) {
+        text += "    policy   " + joinedList(info.policies) + "\n";
+    }
+    if (!info.extendedKeyUsage.empty()) {
+        text += "    ext use  " + joinedList(info.extendedKeyUsage) + "\n";
+    }
+    text += "    sha-256  " + info.fingerprintSha256 + "\n";
+    return text;
+}
+
 void printJson(const nlohmann::json& document) {
     std::cout << document.dump(2) << std::endl;
 }

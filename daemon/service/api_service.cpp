@@ -731,9 +731,17 @@ void ApiService::registerKey(Request& request) {
         [signRequest, keyAlgorithm, card = key.target.card, certificate = key.certificate,
          version = options_.version](card::Token& token) -> nlohmann::json {
             const card::Bytes signature = token.sign(*signRequest);
-            RegistrationToken result{keyAlgorithm, signature, certificate->entry.der, {}, version};
+            RegistrationToken result{.key = keyAlgorithm,
+                                     .signature = signature,
+                                     .certificate = certificate->entry.der,
+                                     .certificates = {},
+                                     .version = version,
+                                     .chain = {}};
             for (const CardCertificate& each : card->certificates) {
                 result.certificates.emplace_back(each.entry.der);
+            }
+            for (const CardAuthorityCertificate& each : card->authorityCertificates) {
+                result.chain.emplace_back(each.entry.der);
             }
             return registrationResult(result);
         });

@@ -12,6 +12,32 @@ bool hasUsage(const crypto::CertificateInfo& info, std::string_view name) {
     return std::find(info.keyUsage.begin(), info.keyUsage.end(), name) != info.keyUsage.end();
 }
 
+nlohmann::json attributesJson(const std::vector<crypto::NameAttribute>& attributes) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const crypto::NameAttribute& attribute : attributes) {
+        list.push_back({{"type", attribute.type}, {"value", attribute.value}});
+    }
+    return list;
+}
+
+template <class T>
+nlohmann::json orNull(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json organizationIdJson(const std::optional<crypto::OrganizationId>& id) {
+    if (!id) {
+        return nullptr;
+    }
+    return {
+        {"value", id->value},
+        {"source", crypto::organizationIdSourceName(id->source)},
+        {"mismatch", id->mismatch},
+        {"extensionValue", orNull(id->extensionValue)},
+        {"subjectValue", orNull(id->subjectValue)},
+    };
+}
+
 }  // namespace
 
 const CardCertificate* CardInfo::findSlot(std::string_view slot) const {
@@ -149,6 +175,21 @@ long long expiresInDays(std::time_t notAfter, std::time_t now) {
     return seconds >= 0 ? seconds / kDay : -((-seconds + kDay - 1) / kDay);
 }
 
+nlohmann::json certificateFactsJson(const crypto::CertificateInfo& info) {
+    return {
+        {"subjectAttributes", attributesJson(info.subjectAttributes)},
+        {"issuerAttributes", attributesJson(info.issuerAttributes)},
+        {"organizationId", organizationIdJson(info.organizationId)},
+        {"subjectType", info.subjectType
+                            ? nlohmann::json(crypto::subjectTypeName(*info.subjectType))
+                            : nlohmann::json(nullptr)},
+        {"primaryCard", orNull(info.primaryCard)},
+        {"policies", info.policies},
+        {"extendedKeyUsage", info.extendedKeyUsage},
+        {"fingerprintSha256", info.fingerprintSha256},
+    };
+}
+
 nlohmann::json authorityCertificateJson(const CardInfo& card,
                                         const CardAuthorityCertificate& certificate,
                                         std::string_view reader) {
@@ -169,7 +210,7 @@ nlohmann::json authorityCertificateJson(const CardInfo& card,
 nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& certificate,
                                std::string_view reader, bool allowNoPinKeys, std::time_t now) {
     const crypto::CertificateInfo& info = certificate.info;
-    return {
+    nlohmann::json json = {
         {"id", certificateId(card.id, certificate.entry.slot)},
         {"cardId", card.id},
         {"reader", reader},
@@ -186,6 +227,8 @@ nlohmann::json certificateJson(const CardInfo& card, const CardCertificate& cert
         {"usableFor", keyUsesJson(keyUses(card, certificate, allowNoPinKeys))},
         {"expiresInDays", expiresInDays(info.notAfter, now)},
     };
+    json.update(certificateFactsJson(info));
+    return json;
 }
 
 std::string pivCardLabel(const std::vector<CardCertificate>& certificates) {

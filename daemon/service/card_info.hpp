@@ -82,6 +82,11 @@ std::string certificateId(std::string_view cardId, std::string_view slot);
 // Whole days from `now` to `notAfter`, rounded down (negative once expired).
 long long expiresInDays(std::time_t notAfter, std::time_t now);
 
+// The certificate facts of the Certificate object (subjectAttributes, issuerAttributes,
+// organizationId, subjectType, primaryCard, policies, extendedKeyUsage, fingerprintSha256),
+// shared with `tenderkey certs --json`.
+nlohmann::json certificateFactsJson(const crypto::CertificateInfo& info);
+
 // The CA certificate object of certificates.list (caCertificates).
 nlohmann::json authorityCertificateJson(const CardInfo& card,
                                         const CardAuthorityCertificate& certificate,

@@ -55,12 +55,17 @@ nlohmann::json registrationResult(const RegistrationToken& token) {
     for (const card::ByteView der : token.certificates) {
         certificates.push_back(encodeBase64(der));
     }
+    nlohmann::json chain = nlohmann::json::array();
+    for (const card::ByteView der : token.chain) {
+        chain.push_back(encodeBase64(der));
+    }
     return {{"unverifiedCertificate", encodeBase64(token.certificate)},
             {"algorithm", algorithm.name},
             {"signature", encodeBase64(signature)},
             {"format", "web-eid:1.0"},
             {"appVersion", registrationAppVersion(token.version)},
-            {"certificates", std::move(certificates)}};
+            {"certificates", std::move(certificates)},
+            {"chain", std::move(chain)}};
 }
 
 }  // namespace tk::service

@@ -40,8 +40,11 @@ struct RegistrationToken {
     card::KeyAlgorithm key = card::KeyAlgorithm::Rsa2048;
     card::ByteView signature;  // as the card returned it: DER Ecdsa-Sig-Value for EC keys
     card::ByteView certificate;
-    std::vector<card::ByteView> certificates;  // every certificate on the card, in slot order
+    std::vector<card::ByteView> certificates;  // the card's key certificates, in slot order
     std::string_view version;                  // the daemon's x.y.z
+    // The CA certificates the card carries (certificates.list caCertificates), for a portal
+    // whose trust store holds only the root: the `chain` member.
+    std::vector<card::ByteView> chain;
 };
 
 // The result object; ECDSA signatures become r || s, each half padded to the field length.

@@ -151,6 +151,39 @@ export interface Certificate {
    */
   usableFor: Usage[];
   expiresInDays: number;
+  /** the name's attributes in DER order; type: short name (C, O, OU, CN, serialNumber…) or dotted OID */
+  subjectAttributes: NameAttribute[];
+  issuerAttributes: NameAttribute[];
+  /** the Uniform Business Number (統一編號); null when the certificate has none */
+  organizationId: OrganizationId | null;
+  /** GPKI subject type (2.16.886.1.100.2.1); null when the certificate has none */
+  subjectType: SubjectType | null;
+  /** GPKI card type (2.16.886.1.100.2.2): true primary card, false secondary card */
+  primaryCard: boolean | null;
+  /** certificatePolicies OIDs */
+  policies: string[];
+  /** RFC 5280 names where known, else dotted OIDs */
+  extendedKeyUsage: string[];
+  /** SHA-256 of der, lowercase hex */
+  fingerprintSha256: string;
+}
+
+export interface NameAttribute {
+  type: string;
+  /** UTF-8 text */
+  value: string;
+}
+
+export type SubjectType = 'company' | 'organisation' | 'agency' | 'unit' | 'person' | 'other';
+
+export interface OrganizationId {
+  /** the extension's value when present, else the subject's */
+  value: string;
+  source: 'extension' | 'subject' | 'both';
+  /** both places hold a value and they differ */
+  mismatch: boolean;
+  extensionValue: string | null;
+  subjectValue: string | null;
 }
 
 /** A certificate on the card without a key behind it (a CA certificate on a PKCS#11 token). */
@@ -266,7 +299,10 @@ export interface RegisterResult {
   signature: Base64;
   format: 'web-eid:1.0';
   appVersion: string;
+  /** the card's key certificates, the registration certificate included */
   certificates: Base64[];
+  /** the CA certificates the card carries (caCertificates); [] on PIV cards */
+  chain: Base64[];
 }
 
 // ---------- events ----------

@@ -189,6 +189,11 @@ TEST_F(Cli, Certs_Json_FiveCertificatesWithUtf8SubjectsAndMatchingKeys) {
             << c.at("subject");
         EXPECT_EQ(opensslKeyDescription(base64DecodeBytes(c.at("der"))), expected[i].second);
         EXPECT_GE(c.at("expiresInDays").get<int>(), 1800);
+        // The certificate facts of certificates.list, e.g. the fingerprint OpenSSL computes.
+        EXPECT_EQ(c.at("fingerprintSha256"),
+                  card::toHex(
+                      opensslDigest(card::HashAlgorithm::Sha256, base64DecodeBytes(c.at("der")))));
+        EXPECT_EQ(c.at("subjectAttributes").at(0), json({{"type", "C"}, {"value", "TW"}}));
     }
     EXPECT_EQ(certs[0].at("clientAuth"), true);
     EXPECT_EQ(certs[1].at("pinPolicy"), "always");
@@ -197,6 +202,9 @@ TEST_F(Cli, Certs_Json_FiveCertificatesWithUtf8SubjectsAndMatchingKeys) {
     // Text output names the same ids.
     const ProcessResult text = runTenderkey({"certs"});
     EXPECT_NE(text.out.find(certs[1].at("id").get<std::string>()), std::string::npos);
+    EXPECT_NE(text.out.find("    sha-256  " + certs[1].at("fingerprintSha256").get<std::string>()),
+              std::string::npos)
+        << text.out;
 }
 
 // ----------------------------------------------------------------------------------- PIN

@@ -287,6 +287,7 @@ class Register : public ::testing::Test {
             certs.push_back(cert["der"]);
         }
         EXPECT_EQ(token["certificates"], certs);
+        EXPECT_EQ(token["chain"], json::array());  // a PIV card carries no CA certificate
         const auto info = c->call("system.info")["result"];
         EXPECT_EQ(token["appVersion"], "urn:tenderkey:" + info["version"].get<std::string>());
     }

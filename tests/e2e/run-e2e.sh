@@ -57,11 +57,28 @@ if [ "${TK_E2E_PAGE_PINS:-}" = 0 ]; then
     printf '[pin]\npage_supplied = false\n' >"$work/tenderkeyd.toml"
     config_args=(--config "$work/tenderkeyd.toml")
 fi
-"$daemon_bin" "${config_args[@]}" --dev --port "$daemon_port" --log-level info \
-    --allow-origin "$TK_E2E_PORTAL" >"$work/tenderkeyd-e2e.log" 2>&1 &
-daemon_pid=$!
 ca_args=(--ca "$TK_VCARD_CA_0")
 [ -z "${TK_VCARD_CA_1:-}" ] || ca_args+=(--ca "$TK_VCARD_CA_1")
+daemon_args=()
+# TK_E2E_HICOS="PROFILE:CA ...": GPKI cards as HiCOS tokens (tests/gpki), reached by tenderkeyd
+# through the HiCOS test module; the portal trusts their issuing CAs.
+if [ -n "${TK_E2E_HICOS:-}" ]; then
+    pki=${TK_E2E_GPKI_DIR:?}
+    "${TK_E2E_GPKI_SCRIPT:?}" "$pki"
+    mkdir -p "$work/softhsm/tokens"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$work/softhsm/tokens" >"$work/softhsm/softhsm2.conf"
+    export SOFTHSM2_CONF="$work/softhsm/softhsm2.conf"
+    for card in $TK_E2E_HICOS; do
+        "${TK_E2E_HICOS_TOKEN_SCRIPT:?}" "$pki" "${card%%:*}" "${card#*:}" "${TK_E2E_HICOS_PIN:?}" >/dev/null
+        ca_args+=(--ca "$pki/ca-${card#*:}.pem")
+    done
+    ca_args+=(--ca "$pki/root.pem")
+    daemon_args+=(--pkcs11-module "${TK_E2E_HICOS_SHIM:?}")
+fi
+"$daemon_bin" "${config_args[@]}" --dev --port "$daemon_port" --log-level info \
+    --allow-origin "$TK_E2E_PORTAL" "${daemon_args[@]}" >"$work/tenderkeyd-e2e.log" 2>&1 &
+daemon_pid=$!
 "$node_bin" "$here/portal/server.js" --port "$portal_port" "${ca_args[@]}" \
     --daemon-url "ws://127.0.0.1:$daemon_port/" --data "$work/portal" "${portal_args[@]}" \
     >"$work/portal.log" 2>&1 &

@@ -218,7 +218,7 @@ TEST(CertificateJson, HasExactlyTheProtocolMembers) {
     const std::time_t now = 1'800'000'000;  // 2027-01-15T08:00:00Z
     const Json json = certificateJson(card, card.certificates[0], "Reader 00", false, now);
 
-    EXPECT_EQ(json.size(), 15u);
+    EXPECT_EQ(json.size(), 23u);  // 15 of v1 and the 8 certificate facts
     EXPECT_EQ(json["id"], "0123456789abcdef0123:9c");
     EXPECT_EQ(json["cardId"], "0123456789abcdef0123");
     EXPECT_EQ(json["reader"], "Reader 00");

@@ -475,7 +475,11 @@ void Pkcs11Token::checkPinFormat(const std::optional<SecureBytes>& pin, Credenti
         }
         return;
     }
-    if (pin->empty()) {
+    // PKCS#11 PINs are CK_UTF8CHAR strings, but what a user types on the cards this backend
+    // serves (HiCOS: letters and digits) and what every module accepts is printable ASCII;
+    // anything else is refused before the token counts it as a wrong try.
+    if (pin->empty() || !std::all_of(pin->begin(), pin->end(),
+                                     [](std::uint8_t c) { return c >= 0x20 && c <= 0x7e; })) {
         throw PinFormat(credential);
     }
     // The token's limits apply to the user PIN; some modules report 0 or an inverted range

@@ -42,9 +42,10 @@ std::string deriveTokenCardId(const TokenDescription& token);
 // or the certificate's own key then names it). slot = lowercase hex of CKA_ID, label =
 // CKA_LABEL, key algorithm from the certificate.
 //
-// PIN rules kept as the PIV token does: format (token's min/max PIN length) checked before
-// the token is touched; a locked PIN is never sent; with CKF_USER_PIN_FINAL_TRY the PIN is
-// sent only when the request allows the last attempt; a PIN is sent once per call.
+// PIN rules kept as the PIV token does: format (printable ASCII, the token's min/max PIN
+// length for the user PIN) checked before the token is touched; a locked PIN is never sent; with
+// CKF_USER_PIN_FINAL_TRY the PIN is sent only when the request allows the last attempt; a PIN is
+// sent once per call.
 //
 // Removal (CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID, ...) is
 // reported as pcsc::CardRemoved, after the session is forgotten.

@@ -119,7 +119,7 @@ test('EveryTypedMethod_SendsItsMethodWithSchemaValidParams', LIMIT, async (t) =>
     ['decrypt', () => tk.decrypt({ certificateId: CERT, cms: 'MIIB' }), { data: 'AAAA' }],
     ['register', () => tk.register({ certificateId: CERT, challenge: 'n'.repeat(44) }), {
       unverifiedCertificate: 'MIIB', algorithm: 'RS256', signature: 'AAAA', format: 'web-eid:1.0',
-      appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'],
+      appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'], chain: [],
     }],
     ['events.subscribe', () => tk.subscribe(), { subscribed: true }],
   ];

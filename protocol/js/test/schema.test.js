@@ -294,7 +294,11 @@ const certificate = (over = {}) => ({
   id: CERT, cardId: CARD, reader: 'R', slot: '9c', label: 'Digital Signature', der: 'MIIB',
   subject: 'CN=範例,C=TW', issuer: 'CN=CA,C=TW', serialNumber: '2ceaa3b1', notBefore: '2024-04-01T00:00:00Z',
   notAfter: '2029-03-31T23:59:59Z', keyAlgorithm: 'RSA-2048', keyUsage: ['digitalSignature'], usableFor: ['sign'],
-  expiresInDays: 10, ...over,
+  expiresInDays: 10,
+  subjectAttributes: [{ type: 'C', value: 'TW' }, { type: 'CN', value: '範例' }],
+  issuerAttributes: [{ type: 'C', value: 'TW' }, { type: 'CN', value: 'CA' }],
+  organizationId: null, subjectType: null, primaryCard: null, policies: [], extendedKeyUsage: [],
+  fingerprintSha256: 'ab'.repeat(32), ...over,
 });
 
 test('Certificate_UsableFor_OneUseOrTheSignRegisterPair_InFixedOrder', () => {
@@ -307,8 +311,32 @@ test('Certificate_UsableFor_OneUseOrTheSignRegisterPair_InFixedOrder', () => {
   }
 });
 
+test('Certificate_GpkiFacts', () => {
+  const list = (c) => p.result('certificates.list', { certificates: [certificate(c)], caCertificates: [] });
+  const ubn = { value: '12345678', source: 'both', mismatch: false, extensionValue: '12345678', subjectValue: '12345678' };
+  accepts(list({ organizationId: ubn, subjectType: 'company', primaryCard: true }), 'company card');
+  accepts(list({ organizationId: { ...ubn, source: 'extension', subjectValue: null } }), 'from the extension');
+  accepts(list({ organizationId: { ...ubn, mismatch: true, subjectValue: '12345679' } }), 'mismatch');
+  accepts(list({ policies: ['2.16.886.101.0.3.3'], extendedKeyUsage: ['clientAuth', '1.3.6.1.4.1.311.10.3.12'] }), 'policies, EKU');
+  for (const t of ['company', 'organisation', 'agency', 'unit', 'person', 'other']) {
+    accepts(list({ subjectType: t }), t);
+  }
+  rejects(list({ subjectType: 'government' }), 'unknown subject type');
+  rejects(list({ organizationId: { ...ubn, source: 'card' } }), 'unknown source');
+  rejects(list({ organizationId: '12345678' }), 'organizationId as a bare string');
+  rejects(list({ policies: ['certificatePolicy'] }), 'policy not an OID');
+  rejects(list({ fingerprintSha256: 'AB'.repeat(32) }), 'uppercase fingerprint');
+  rejects(list({ subjectAttributes: [{ type: 'C' }] }), 'attribute without value');
+  const { fingerprintSha256, ...noFingerprint } = certificate();
+  assert.ok(fingerprintSha256);
+  rejects(p.result('certificates.list', { certificates: [noFingerprint], caCertificates: [] }), 'missing fingerprint');
+});
+
 test('CertificatesList_CaCertificates_ApartFromKeys', () => {
-  const { id, slot, keyAlgorithm, keyUsage, usableFor, expiresInDays, ...ca } = certificate();
+  const {
+    id, slot, keyAlgorithm, keyUsage, usableFor, expiresInDays, subjectAttributes, issuerAttributes, organizationId,
+    subjectType, primaryCard, policies, extendedKeyUsage, fingerprintSha256, ...ca
+  } = certificate();
   assert.ok(id && slot && keyAlgorithm && keyUsage && usableFor && expiresInDays !== undefined);
   accepts(p.result('certificates.list', { certificates: [], caCertificates: [ca] }), 'a CA certificate');
   accepts(p.result('certificates.list', { certificates: [], caCertificates: [{ ...ca, label: '' }] }), 'no label');
@@ -355,13 +383,18 @@ test('Results_Strict', () => {
   accepts(p.result('decrypt', { data: '' }), 'empty plaintext');
   const token = {
     unverifiedCertificate: 'MIIB', algorithm: 'ES384', signature: 'AAAA', format: 'web-eid:1.0',
-    appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'],
+    appVersion: 'urn:tenderkey:0.1.0', certificates: ['MIIB'], chain: [],
   };
   accepts(p.result('register', token), 'token');
   rejects(p.result('register', { ...token, algorithm: 'PS256' }), 'PS256');
   rejects(p.result('register', { ...token, format: 'web-eid:1' }), 'format');
   rejects(p.result('register', { ...token, certificates: [] }), 'no certificates');
   rejects(p.result('register', { ...token, appVersion: 'TenderKey 0.1.0' }), 'appVersion not a URN');
+  accepts(p.result('register', { ...token, chain: ['MIIB', 'MIIC'] }), 'CA certificates in chain');
+  const { chain, ...noChain } = token;
+  assert.ok(chain);
+  rejects(p.result('register', noChain), 'chain missing');
+  rejects(p.result('register', { ...token, chain: [''] }), 'empty certificate in chain');
 });
 
 test('Notifications_CarryTheirEventsPayload', () => {

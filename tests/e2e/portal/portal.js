@@ -53,6 +53,14 @@ function accountOfCard(role) {
   return accounts.find((a) => a.role === role && ders.has(a.authCertificate)) ?? null;
 }
 
+// The organisation's Uniform Business Number (統一編號) as the card's certificates state it,
+// for display only: the server decides from the certificates it validated.
+function organizationIdText(cardId) {
+  const id = certificates.find((c) => c.cardId === cardId && c.organizationId)?.organizationId;
+  if (!id) return '';
+  return `統一編號 ${id.value}${id.mismatch ? '（憑證內容不一致）' : ''}`;
+}
+
 async function refreshCards() {
   ({ readers } = await client.readersList());
   ({ certificates } = await client.certificatesList());
@@ -62,8 +70,9 @@ async function refreshCards() {
     const item = document.createElement('li');
     item.dataset.reader = reader.name;
     item.dataset.present = String(reader.cardPresent);
+    const organization = reader.cardPresent ? organizationIdText(reader.card.id) : '';
     item.textContent = reader.cardPresent
-      ? `${reader.name}：已插入 IC 卡（${reader.card.label || reader.card.type}）`
+      ? `${reader.name}：已插入 IC 卡（${reader.card.label || reader.card.type}）${organization ? `・${organization}` : ''}`
       : `${reader.name}：未插入 IC 卡`;
     list.append(item);
   }
@@ -73,7 +82,8 @@ async function refreshCards() {
   for (const reader of readers.filter((r) => r.cardPresent && r.card.id)) {
     const option = document.createElement('option');
     option.value = reader.card.id;
-    option.textContent = `${reader.name} — ${reader.card.id}`;
+    const organization = organizationIdText(reader.card.id);
+    option.textContent = `${reader.name} — ${reader.card.id}${organization ? ` — ${organization}` : ''}`;
     select.append(option);
   }
   if ([...select.options].some((o) => o.value === previous)) select.value = previous;

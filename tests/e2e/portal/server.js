@@ -151,7 +151,9 @@ export class Portal {
     if (!algorithm) throw new HttpError(400, 'unsupported token algorithm');
     const cert = parseCertificate(token.unverifiedCertificate);
     if (!issuerOf(cert, this.cas)) throw new HttpError(400, 'certificate is not issued by a trusted CA or not valid now');
-    if (!(cert.keyUsage ?? []).includes(CLIENT_AUTH)) throw new HttpError(400, 'certificate is not for client authentication');
+    // Without the extension a certificate serves any purpose (RFC 5280): the signing
+    // certificate of a GPKI card, whose key also registers (the card has no other).
+    if (cert.keyUsage && !cert.keyUsage.includes(CLIENT_AUTH)) throw new HttpError(400, 'certificate is not for client authentication');
     const key = cert.publicKey;
     if (key.asymmetricKeyType !== algorithm.keyType ||
         (algorithm.curve && key.asymmetricKeyDetails.namedCurve !== algorithm.curve)) {
@@ -176,11 +178,14 @@ export class Portal {
     let encryption = null;
     for (const der of Array.isArray(token.certificates) ? token.certificates : []) {
       const cert = parseCertificate(der);
-      if (cert.fingerprint256 === auth.fingerprint256) continue;
+      const self = cert.fingerprint256 === auth.fingerprint256;
       if (organisationOf(cert) !== organisationOf(auth) || issuerOf(cert, [ca]) !== ca) continue;
       const usage = await keyUsageOf(cert, this.options.data);
-      if (usage.includes('Key Encipherment') && encryption === null) encryption = cert;
-      else if (usage.includes('Digital Signature') || usage.includes('Non Repudiation')) signing.push(cert);
+      if (usage.includes('Key Encipherment') && encryption === null && !self) encryption = cert;
+      // The registration certificate signs bids only where it is the card's signing
+      // certificate (GPKI cards; its key has no separate registration role there).
+      else if ((usage.includes('Digital Signature') || usage.includes('Non Repudiation')) &&
+        (!self || !auth.keyUsage)) signing.push(cert);
     }
     const id = auth.fingerprint256.replaceAll(':', '').slice(0, 16).toLowerCase();
     const account = {
@@ -252,7 +257,7 @@ export class Portal {
     const bid = {
       id,
       bidder: account.id,
-      bidderName: account.name,
+      bidderName: account.name || account.organisation,
       agency: recipient.id,
       fileName: String(fileName ?? 'bid.bin').slice(0, 200),
       size: content.length,
