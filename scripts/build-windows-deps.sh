@@ -181,9 +181,8 @@ CROSS
         --buildtype=release --default-library=static -Druntime=no -Dbuiltin=true \
         -Dpsl_file="$data" -Ddocs=false >/dev/null
     ninja -C build-win -j"$jobs" src/libpsl.a >/dev/null
+    # The pkg-config file says -DPSL_STATIC (no dllimport) for this static library.
     meson install -C build-win --no-rebuild --tags devel >/dev/null
-    # A static libpsl exports its symbols without dllimport only with PSL_STATIC.
-    sed -i -e "s|^Cflags:.*|& -DPSL_STATIC|" "$prefix/lib/pkgconfig/libpsl.pc"
 }
 
 # Links to the header-only -dev packages' headers.

@@ -4,8 +4,8 @@
 #   .cache/windows-deps-current -> <cache>/windows-deps/current
 #     include/ lib/ lib/pkgconfig/   OpenSSL, libwebsockets, libpsl (static)
 #     include-host/                  links to the header-only Debian -dev packages' headers
-# Everything is linked statically (libstdc++, libgcc, winpthreads included): the executables
-# need only system DLLs.
+# Everything is linked statically (libstdc++, libgcc, winpthreads included) and stripped: the
+# executables need only system DLLs.
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
 set(TK_MINGW_HOST x86_64-w64-mingw32)
@@ -47,4 +47,4 @@ endforeach()
 # POSIX socket-address headers (arpa/inet.h) mapped to Winsock: cmake/windows/include.
 set(CMAKE_C_FLAGS_INIT "-isystem ${CMAKE_CURRENT_LIST_DIR}/include")
 set(CMAKE_CXX_FLAGS_INIT "-isystem ${CMAKE_CURRENT_LIST_DIR}/include")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -s")

@@ -5,7 +5,7 @@
 #   wine-test.sh STEP BUILD_DIR PORT
 # STEP: prefix   a fresh Wine prefix (wineboot; Mono and Gecko are never installed)
 #       console  tenderkeyd.exe in a console: /health, an allowed and a refused handshake,
-#                readers.list, then Ctrl+C (SIGINT, which Wine delivers as CTRL_C_EVENT) stops
+#                readers.list, a 32-bit PKCS#11 module refused with its reason, then Ctrl+C (SIGINT, which Wine delivers as CTRL_C_EVENT) stops
 #                it cleanly (exit status 0, "stopped" logged)
 #       service  tenderkeyd-service.exe install, start through Wine's service manager,
 #                /health and the rest, stop, uninstall
@@ -104,11 +104,27 @@ prefix)
     ;;
 
 console)
+    # A vendor's PKCS#11 module built for 32-bit Windows (a PE header for x86 is enough: the
+    # loader reads it before LoadLibraryExW).
+    python3 - "$log/vendor32.dll" <<'PY'
+import struct, sys
+image = bytearray(0x200)
+image[0:2] = b"MZ"
+image[0x3C:0x40] = struct.pack("<I", 0x80)
+image[0x80:0x84] = b"PE\0\0"
+image[0x84:0x86] = struct.pack("<H", 0x014C)
+open(sys.argv[1], "wb").write(image)
+PY
+    module=$(winepath -w "$log/vendor32.dll")
     # setsid: SIGINT reaches wine (the console process), which raises CTRL_C_EVENT.
     setsid wine "$msi_dir/tenderkeyd.exe" --port "$port" --allow-origin "$allowed" \
-        --log-level info > "$log/tenderkeyd.out" 2> "$log/tenderkeyd.err" < /dev/null &
+        --pkcs11-module "$module" --log-level info \
+        > "$log/tenderkeyd.out" 2> "$log/tenderkeyd.err" < /dev/null &
     daemon_pid=$!
     check_daemon "tenderkeyd.exe (console)"
+    grep -qF "cannot load PKCS#11 module $module: it is a DLL for x86, and tenderkeyd is a 64-bit" \
+        "$log/tenderkeyd.err" || fail "no clear refusal of the 32-bit PKCS#11 module"
+    echo "ok   a 32-bit PKCS#11 module is refused: $(grep -o 'it is a DLL for x86[^;]*' "$log/tenderkeyd.err")"
     kill -INT "$daemon_pid"
     status=0
     for _ in $(seq 60); do
