@@ -164,9 +164,12 @@ service)
         [ -f "$WINEPREFIX/drive_c/ProgramData/TenderKey/tenderkeyd.toml" ] ||
             fail "install did not copy the example configuration"
         echo "ok   install made C:\\ProgramData\\TenderKey with tenderkeyd.toml from the example"
-        if wine "$exe" console "${service_args[@]}" > "$log/refused" 2>&1; then
-            fail "the daemon started on a data folder owned by a plain user"
-        fi
+        refused_status=0
+        timeout 60 wine "$exe" console "${service_args[@]}" > "$log/refused" 2>&1 ||
+            refused_status=$?
+        wineserver -k 2>/dev/null || true
+        [ "$refused_status" = 2 ] || fail "the daemon on a data folder owned by a plain user" \
+            "did not stop with exit status 2 (status $refused_status; 124: still ran after 60 s)"
         grep -q 'C:\\ProgramData\\TenderKey is refused: it is owned by S-1-5-21-' "$log/refused" ||
             fail "no access-list refusal for the folder Wine made"
         echo "ok   access check: $(grep -o 'C:.*is refused: [^;]*' "$log/refused" | head -1)"
