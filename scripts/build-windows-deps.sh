@@ -97,7 +97,12 @@ build() {
         work=$(mktemp -d "$root/.work-$name.XXXXXX")
         local dir
         dir=$(fetch_source "$work" "$source" "$version")
-        (cd "$dir" && "build_$name" "$prefix")
+        # The compilers' output goes to a log, shown when the build fails.
+        if ! (cd "$dir" && "build_$name" "$prefix") > "$work/build.log" 2>&1; then
+            tail -40 "$work/build.log" >&2
+            echo "build-windows-deps: $name failed; the log: $work/build.log" >&2
+            exit 1
+        fi
         flatten_pc "$prefix"
         echo "$source $version" > "$prefix/.source"
         touch "$prefix/.complete"
