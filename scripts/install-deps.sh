@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages TenderKey needs to build and test, when they are missing,
-# and unpacks the vpcd reader driver into .cache/vpcd for the test harness.
+# and unpacks the vpcd reader driver into .cache/vpcd for the test harness. For the Windows
+# build (scripts/build-windows-deps.sh) it adds Debian's deb-src entries, and makes sure the
+# installed OpenSSL, libwebsockets and libpsl are versions whose source the archive serves.
 #
 # vpcd is deliberately NOT installed as a package: Debian's vsmartcard-vpcd adds a reader to
 # the system pcscd that listens on every network interface, so anyone on the network could
@@ -15,6 +17,10 @@ build_pkgs=(cmake ninja-build g++ pkg-config libpcsclite-dev libssl-dev libboost
 test_pkgs=(pcscd opensc yubico-piv-tool openssl iproute2 util-linux procps socat
     softhsm2 systemd clang libclang-rt-14-dev g++-mingw-w64-x86-64-win32
     g++-mingw-w64-x86-64-posix dpkg-dev chromium fonts-wqy-zenhei)
+# The Windows build and its tests: MinGW-w64's zlib, libpsl's data, wine, the MSI tools,
+# Authenticode signing, and what the Windows tests drive the daemon with.
+windows_pkgs=(libpsl-dev publicsuffix meson libz-mingw-w64-dev wine wine64 msitools wixl
+    osslsigncode python3)
 
 sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo)
@@ -24,7 +30,7 @@ command -v node >/dev/null || test_pkgs+=(nodejs)
 command -v npm >/dev/null || test_pkgs+=(npm)
 
 missing=()
-for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
+for p in "${build_pkgs[@]}" "${test_pkgs[@]}" "${windows_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 
@@ -43,6 +49,64 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 fi
+
+# deb-src for apt-get source (Debian 12's deb822 form), the security archive included: the
+# Windows build compiles OpenSSL, libwebsockets and libpsl from these.
+deb_src=/etc/apt/sources.list.d/tenderkey-deb-src.sources
+if [ ! -e "$deb_src" ]; then
+    echo "install-deps: adding Debian's deb-src entries ($deb_src)"
+    "${sudo[@]}" tee "$deb_src" >/dev/null <<'SOURCES'
+# Added by TenderKey's scripts/install-deps.sh: Debian source packages for the Windows
+# cross build (openssl, libwebsockets, libpsl), including the security archive.
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    apt_updated=0
+    apt_update
+fi
+
+# The Windows build compiles each library from the source of the installed binary package's
+# exact version. When the archive no longer serves that source (a security update superseded
+# it, or a mirror lacks it), the binary packages move to the newest version the archive has
+# both as binary and as source: Linux and Windows builds then use the same OpenSSL.
+source_versions() { apt-cache showsrc --only-source "$1" 2>/dev/null | awk '/^Version:/ {print $2}'; }
+pin_to_source() {
+    local source=$1 probe=$2
+    shift 2
+    local installed
+    installed=$(dpkg-query -W -f='${Version}' "$probe" 2>/dev/null || true)
+    if source_versions "$source" | grep -qxF "$installed"; then
+        return
+    fi
+    local best="" v
+    for v in $(apt-cache madison "$probe" | awk -F'|' '{gsub(/ /, "", $2); print $2}'); do
+        source_versions "$source" | grep -qxF "$v" || continue
+        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
+            best=$v
+        fi
+    done
+    if [ -z "$best" ]; then
+        echo "install-deps: no version of $source is in the archive as binary and source" >&2
+        exit 1
+    fi
+    echo "install-deps: $probe $installed has no source in the archive: installing $best"
+    local pkgs=() p
+    for p in "$@"; do pkgs+=("$p=$best"); done
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
+        --no-install-recommends "${pkgs[@]}" >/dev/null
+}
+pin_to_source openssl libssl-dev libssl-dev libssl3 openssl
+pin_to_source libwebsockets libwebsockets-dev libwebsockets-dev libwebsockets17
+pin_to_source libpsl libpsl-dev libpsl-dev libpsl5
 
 vpcd_dir="$top/.cache/vpcd"
 if [ ! -e "$vpcd_dir/usr/lib/pcsc/drivers/serial/libifdvpcd.so" ]; then

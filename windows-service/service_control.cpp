@@ -1,9 +1,13 @@
 #include "service_control.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <system_error>
 
 #include "event_log.hpp"
+#include "main/command_line.hpp"
+#include "main/windows_paths.hpp"
 #include "win32.hpp"
 
 namespace tk::winsvc {
@@ -128,8 +132,39 @@ int installService(const std::vector<std::wstring>& daemonArgs) {
         manager.get(), kServiceName, kDisplayName, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
         SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, commandLine.c_str(), nullptr, nullptr,
         dependencies, L"NT AUTHORITY\\LocalService", nullptr));
+    // Registered already (by the MSI's ServiceInstall, or an earlier install): brought to the
+    // same configuration, so that install can be repeated to repair it.
+    if (!service && GetLastError() == ERROR_SERVICE_EXISTS) {
+        service.reset(OpenServiceW(manager.get(), kServiceName, SERVICE_ALL_ACCESS));
+        if (service &&
+            !ChangeServiceConfigW(service.get(), SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                  SERVICE_ERROR_NORMAL, commandLine.c_str(), nullptr, nullptr,
+                                  dependencies, L"NT AUTHORITY\\LocalService", L"", kDisplayName)) {
+            return fail(lastErrorText(L"updating the service"));
+        }
+    }
     if (!service) {
         return fail(lastErrorText(L"creating the service"));
+    }
+    // %ProgramData%\TenderKey and its state\ and logs\ with their access lists, and the
+    // configuration from the example next to the executable when there is none yet (an
+    // upgrade or a repair keeps the administrator's file). First, so that a failure further
+    // on leaves folders a repeated install finds ready.
+    try {
+        daemon::secureDataDirectories();
+        const std::filesystem::path config = std::filesystem::u8path(daemon::defaultConfigPath());
+        const std::filesystem::path example =
+            std::filesystem::path(path).parent_path() / L"tenderkeyd.example.toml";
+        std::error_code missing;
+        if (!std::filesystem::exists(config, missing) &&
+            std::filesystem::exists(example, missing)) {
+            std::filesystem::copy_file(example, config);
+            std::fwprintf(stdout, L"configuration: %ls (from %ls)\n", config.c_str(),
+                          example.c_str());
+        }
+    } catch (const std::exception& e) {
+        DeleteService(service.get());
+        return fail(widen(e.what()));
     }
     std::wstring error;
     if (!configure(service.get(), error)) {

@@ -3,6 +3,8 @@
 //   tenderkeyd-service install [OPTION]...   install the service (OPTIONs: tenderkeyd's, e.g.
 //                                            --config C:\ProgramData\TenderKey\tenderkeyd.toml)
 //   tenderkeyd-service uninstall             stop and remove it
+//   tenderkeyd-service remove-data           delete %ProgramData%\TenderKey: configuration,
+//                                            state and logs (the MSI's uninstall)
 //   tenderkeyd-service console [OPTION]...   run in this console; Ctrl+C stops
 //   tenderkeyd-service run-service [OPTION]...   what the Service Control Manager starts
 // clang-format off
@@ -11,10 +13,13 @@
 // clang-format on
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "daemon_bridge.hpp"
+#include "main/windows_paths.hpp"
 #include "service_control.hpp"
 
 namespace tk::winsvc {
@@ -239,10 +244,23 @@ int runConsole(const std::vector<std::wstring>& args) {
     return exitCode;
 }
 
+int removeData() {
+    const std::string dir = daemon::configDirectory();
+    std::error_code error;
+    std::filesystem::remove_all(std::filesystem::u8path(dir), error);
+    if (error) {
+        std::fprintf(stderr, "tenderkeyd-service: cannot remove %s: %s\n", dir.c_str(),
+                     error.message().c_str());
+        return 1;
+    }
+    return 0;
+}
+
 int usage() {
     std::fputs(
         "Usage: tenderkeyd-service install [OPTION]...   install the TenderKey service\n"
         "       tenderkeyd-service uninstall             stop and remove it\n"
+        "       tenderkeyd-service remove-data           delete %ProgramData%\\TenderKey\n"
         "       tenderkeyd-service console [OPTION]...   run in this console (Ctrl+C stops)\n"
         "OPTIONs are tenderkeyd's (tenderkeyd-service console --help lists them).\n"
         "`sc control TenderKey paramchange` reloads the origin allow-list and log level.\n",
@@ -263,6 +281,9 @@ int serviceEntry(int argc, wchar_t** argv) {
     }
     if (command == L"uninstall") {
         return rest.empty() ? uninstallService() : usage();
+    }
+    if (command == L"remove-data") {
+        return rest.empty() ? removeData() : usage();
     }
     if (command == L"console") {
         return runConsole(rest);

@@ -2,11 +2,13 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 
 #include "crypto/detail/openssl.hpp"
@@ -367,7 +369,12 @@ std::time_t toTime(const ASN1_TIME* t) {
     if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
         throw Error(openSslMessage("certificate validity time unreadable"));
     }
-    return timegm(&tm);
+    // UTC calendar time to seconds since the epoch (timegm, which Windows lacks).
+    using namespace std::chrono;
+    const sys_days date = year{tm.tm_year + 1900} / month{static_cast<unsigned>(tm.tm_mon + 1)} /
+                          day{static_cast<unsigned>(tm.tm_mday)};
+    return system_clock::to_time_t(date + hours{tm.tm_hour} + minutes{tm.tm_min} +
+                                   seconds{tm.tm_sec});
 }
 
 }  // namespace
@@ -472,7 +479,7 @@ const char* organizationIdSourceName(OrganizationIdSource source) {
 
 std::string formatRfc3339(std::time_t t) {
     std::tm tm{};
-    if (gmtime_r(&t, &tm) == nullptr) {
+    if (OPENSSL_gmtime(&t, &tm) == nullptr) {
         throw Error("time outside the calendar");
     }
     char buf[32];

@@ -5,6 +5,10 @@
 #include <filesystem>
 #include <system_error>
 
+#if defined(_WIN32)
+#include "main/windows_paths.hpp"
+#endif
+
 namespace tk::daemon {
 
 CommandLine parseCommandLine(std::span<const std::string> args) {
@@ -70,7 +74,7 @@ std::string usageText() {
                "TenderKey: the smart-card daemon behind the WebSocket API for procurement "
                "portals.\n\n"
                "  --config PATH          configuration file (default ") +
-           kDefaultConfigPath +
+           defaultConfigPath() +
            ";\n"
            "                         a missing default file means the built-in defaults)\n"
            "  --port N               port of every listener (default 61261)\n"
@@ -91,14 +95,22 @@ std::string usageText() {
            "2 bad command line or configuration.\n";
 }
 
-service::Config buildConfig(const CommandLine& commandLine, const std::string& defaultConfigPath) {
+std::string defaultConfigPath() {
+#if defined(_WIN32)
+    return configDirectory() + "\\tenderkeyd.toml";
+#else
+    return kDefaultConfigPath;
+#endif
+}
+
+service::Config buildConfig(const CommandLine& commandLine, const std::string& defaultPath) {
     service::Config config;
     if (commandLine.configPath) {
         config = service::loadConfigFile(*commandLine.configPath);
     } else {
         std::error_code error;
-        if (std::filesystem::exists(defaultConfigPath, error)) {
-            config = service::loadConfigFile(defaultConfigPath);
+        if (std::filesystem::exists(defaultPath, error)) {
+            config = service::loadConfigFile(defaultPath);
         }
     }
     if (commandLine.port) {

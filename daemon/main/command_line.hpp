@@ -13,6 +13,10 @@ namespace tk::daemon {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/tenderkey/tenderkeyd.toml";
 
+// The configuration file read when there is no --config: kDefaultConfigPath; on Windows
+// %ProgramData%\TenderKey\tenderkeyd.toml (main/windows_paths.hpp).
+std::string defaultConfigPath();
+
 // The command line of tenderkeyd (see usageText()).
 struct CommandLine {
     std::optional<std::string> configPath;  // --config; nullopt: the default path
@@ -42,6 +46,6 @@ std::string usageText();
 // listener's port, --allow-origin adds to the file's allow-list, --log-level and --dev.
 // Validated as a whole. Throws service::ConfigError ("FILE:LINE: what is wrong").
 service::Config buildConfig(const CommandLine& commandLine,
-                            const std::string& defaultConfigPath = kDefaultConfigPath);
+                            const std::string& defaultPath = defaultConfigPath());
 
 }  // namespace tk::daemon

@@ -2,8 +2,6 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +12,10 @@
 #if defined(TK_HAVE_JOURNALD)
 #include <spdlog/sinks/systemd_sink.h>
 #endif
+#if !defined(_WIN32)
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 namespace tk::daemon {
 
@@ -23,7 +25,11 @@ std::string activeSink = "stderr";
 
 // systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected to stderr; when
 // stderr is still that stream, the journal reads it.
+// Never on Windows (no journal).
 bool stderrIsJournal() {
+#if defined(_WIN32)
+    return false;
+#else
     const char* value = std::getenv("JOURNAL_STREAM");
     if (value == nullptr) {
         return false;
@@ -33,6 +39,7 @@ bool stderrIsJournal() {
         return false;
     }
     return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) == value;
+#endif
 }
 
 }  // namespace

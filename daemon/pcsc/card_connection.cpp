@@ -1,7 +1,6 @@
 #include "pcsc/card_connection.hpp"
 
-#include <reader.h>
-
+#include "pcsc/detail/native.hpp"
 #include "pcsc/detail/scard.hpp"
 #include "pcsc/detail/secure_wipe.hpp"
 #include "pcsc/response_completion.hpp"
@@ -9,11 +8,7 @@
 namespace tk::pcsc {
 namespace {
 
-static_assert(CM_IOCTL_GET_FEATURE_REQUEST == kGetFeatureRequest);
-
-constexpr DWORD kProtocols = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1;
-
-Protocol fromNative(DWORD protocol) {
+Protocol fromNative(std::uint32_t protocol) {
     switch (protocol) {
         case SCARD_PROTOCOL_T0:
             return Protocol::T0;
@@ -44,15 +39,12 @@ SCARDHANDLE toCard(std::uintptr_t handle) {
 
 CardConnection::CardConnection(std::shared_ptr<const Context> context, std::string reader)
     : context_(std::move(context)), reader_(std::move(reader)) {
-    SCARDHANDLE card = 0;
-    DWORD active = 0;
-    detail::call("SCardConnect", SCardConnect, detail::toContext(context_->handle()),
-                 reader_.c_str(), DWORD{SCARD_SHARE_SHARED}, kProtocols, &card, &active);
-    card_ = static_cast<std::uintptr_t>(card);
+    std::uint32_t active = 0;
+    card_ = detail::connect(context_->handle(), reader_, active);
     protocol_ = fromNative(active);
     // Sized for an extended APDU response (64 KiB of data plus SW1 SW2) so a card that
     // answers with more than 256 bytes never hits SCARD_E_INSUFFICIENT_BUFFER.
-    receiveBuffer_.resize(MAX_BUFFER_SIZE_EXTENDED);
+    receiveBuffer_.resize(detail::kMaxBufferExtended);
 }
 
 CardConnection::~CardConnection() noexcept {
@@ -90,7 +82,7 @@ Bytes CardConnection::transmitRaw(std::span<const std::uint8_t> command) {
 std::optional<std::uint32_t> CardConnection::featureControlCode(std::uint8_t feature) {
     if (!features_) {
         try {
-            features_ = parseFeatureList(control(kGetFeatureRequest, {}));
+            features_ = parseFeatureList(control(detail::kFeatureRequestCode, {}));
         } catch (const Unsupported&) {
             features_ = FeatureMap{};
         }
@@ -116,7 +108,7 @@ Bytes CardConnection::control(std::uint32_t code, std::span<const std::uint8_t> 
 Bytes CardConnection::atr() const {
     DWORD state = 0;
     DWORD protocol = 0;
-    BYTE atr[MAX_ATR_SIZE];
+    BYTE atr[detail::kMaxAtrSize];
     DWORD atrLength = sizeof atr;
     DWORD readerLength = 0;
     detail::call("SCardStatus", SCardStatus, toCard(card_), nullptr, &readerLength, &state,
@@ -127,7 +119,7 @@ Bytes CardConnection::atr() const {
 void CardConnection::reconnect(Disposition initialization) {
     DWORD active = 0;
     detail::call("SCardReconnect", SCardReconnect, toCard(card_), DWORD{SCARD_SHARE_SHARED},
-                 kProtocols, detail::toNative(initialization), &active);
+                 DWORD{detail::kProtocols}, detail::toNative(initialization), &active);
     protocol_ = fromNative(active);
 }
 

@@ -1,6 +1,6 @@
 #include "pcsc/card_presence.hpp"
 
-#include <winscard.h>
+#include "pcsc/detail/winscard.hpp"
 
 namespace tk::pcsc {
 

@@ -1,6 +1,6 @@
 #include "pcsc/errors.hpp"
 
-#include <winscard.h>
+#include "pcsc/detail/winscard.hpp"
 
 #include <cstdio>
 #include <utility>
@@ -13,11 +13,16 @@ constexpr std::uint32_t u32(LONG code) {
 }
 
 // Windows defines SCARD_E_UNSUPPORTED_FEATURE as 0x80100022; pcsc-lite reuses 0x8010001F
-// (SCARD_E_UNEXPECTED) for it. Both mean the same to us.
+// (SCARD_E_UNEXPECTED) for it. Both mean the same to us: canonical() folds the Windows value
+// into this platform's SCARD_E_UNSUPPORTED_FEATURE (on Windows they are the same value).
 constexpr std::uint32_t kWindowsUnsupportedFeature = 0x80100022;
 
+constexpr std::uint32_t canonical(std::uint32_t code) {
+    return code == kWindowsUnsupportedFeature ? u32(SCARD_E_UNSUPPORTED_FEATURE) : code;
+}
+
 std::string_view describe(std::uint32_t code) {
-    switch (code) {
+    switch (canonical(code)) {
         case u32(SCARD_E_NO_SERVICE):
             return "the smart-card service is not running";
         case u32(SCARD_E_SERVICE_STOPPED):
@@ -61,7 +66,6 @@ std::string_view describe(std::uint32_t code) {
         case u32(SCARD_E_PCI_TOO_SMALL):
             return "protocol information buffer too small";
         case u32(SCARD_E_UNSUPPORTED_FEATURE):
-        case kWindowsUnsupportedFeature:
             return "not supported by the reader";
         case u32(SCARD_E_READER_UNSUPPORTED):
             return "reader not supported";
@@ -105,7 +109,7 @@ Error::Error(std::uint32_t code, std::string function, std::string_view detail)
 
 void throwError(std::uint32_t code, std::string_view function) {
     const std::string name(function);
-    switch (code) {
+    switch (canonical(code)) {
         case u32(SCARD_E_NO_SERVICE):
         case u32(SCARD_E_SERVICE_STOPPED):
         case u32(SCARD_F_COMM_ERROR):
@@ -148,7 +152,6 @@ void throwError(std::uint32_t code, std::string_view function) {
         case u32(SCARD_E_PCI_TOO_SMALL):
             throw InsufficientBuffer(code, name);
         case u32(SCARD_E_UNSUPPORTED_FEATURE):
-        case kWindowsUnsupportedFeature:
         case u32(SCARD_E_READER_UNSUPPORTED):
             throw Unsupported(code, name);
         default:

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pcsc/card_presence.hpp"
+#include "pcsc/detail/native.hpp"
 #include "pcsc/detail/scard.hpp"
 
 namespace tk::pcsc {
@@ -78,15 +79,27 @@ void ReaderMonitor::run() {
     Readers readers;
     auto delay = backoff_.first;
     bool unavailableReported = false;
+    bool noReadersReported = false;  // stoppedMeansNoReaders: the stopped service reported
+    // Reports a service that cannot be reached, once until it is back.
+    const auto serviceGone = [&](const Error& e) {
+        if (backoff_.stoppedMeansNoReaders && dynamic_cast<const ServiceNotRunning*>(&e)) {
+            if (!noReadersReported) {
+                emit(event(Type::ServiceAvailable));
+                noReadersReported = true;
+            }
+            unavailableReported = false;
+        } else if (!unavailableReported) {
+            emit(event(Type::ServiceUnavailable, {}, {}, e.what()));
+            unavailableReported = true;
+            noReadersReported = false;
+        }
+    };
     while (!stopRequested()) {
         std::optional<Context> context;
         try {
             context.emplace();
         } catch (const Error& e) {
-            if (!unavailableReported) {
-                emit(event(Type::ServiceUnavailable, {}, {}, e.what()));
-                unavailableReported = true;
-            }
+            serviceGone(e);
             if (waitForStop(delay)) {
                 return;
             }
@@ -97,22 +110,30 @@ void ReaderMonitor::run() {
             return;
         }
         unavailableReported = false;
+        noReadersReported = false;
         emit(event(Type::ServiceAvailable));
 
+        std::optional<ServiceNotRunning> stopped;
         std::string failure;
         bool progressed = false;
         try {
             watch(*context, readers, progressed);
+        } catch (const ServiceNotRunning& e) {
+            stopped = e;
         } catch (const Error& e) {
             failure = e.what();
         }
         detach();
-        if (failure.empty()) {
+        if (failure.empty() && !stopped) {
             return;  // stopped
         }
         forgetReaders(readers);
-        emit(event(Type::ServiceUnavailable, {}, {}, failure));
-        unavailableReported = true;
+        if (stopped) {
+            serviceGone(*stopped);
+        } else {
+            emit(event(Type::ServiceUnavailable, {}, {}, failure));
+            unavailableReported = true;
+        }
         // A context that failed straight away must not turn into a tight loop of events.
         delay = progressed ? backoff_.first : std::min(delay * 2, backoff_.max);
         if (waitForStop(delay)) {
@@ -123,7 +144,7 @@ void ReaderMonitor::run() {
 
 void ReaderMonitor::watch(const Context& context, Readers& readers, bool& progressed) {
     std::uint32_t pnpState = SCARD_STATE_UNAWARE;
-    std::vector<SCARD_READERSTATE> states;
+    std::vector<detail::ReaderState> states;
     while (!stopRequested()) {
         // Listing again after every wake-up keeps the view right even where the PnP entry
         // misses a change: pcsc-lite 1.9 only compares reader counts within one call, so a
@@ -132,20 +153,15 @@ void ReaderMonitor::watch(const Context& context, Readers& readers, bool& progre
         // state fed back below passes on).
         syncReaders(context, readers);
 
-        states.assign(readers.size() + 1, SCARD_READERSTATE{});
-        std::size_t i = 0;
+        states.clear();
         for (const auto& [name, state] : readers) {
-            states[i].szReader = name.c_str();
-            states[i].dwCurrentState = state;
-            ++i;
+            states.push_back({.reader = name, .currentState = state, .eventState = 0, .atr = {}});
         }
-        states[i].szReader = kPnpNotification;
-        states[i].dwCurrentState = pnpState;
+        states.push_back(
+            {.reader = kPnpNotification, .currentState = pnpState, .eventState = 0, .atr = {}});
 
         try {
-            detail::call("SCardGetStatusChange", SCardGetStatusChange,
-                         detail::toContext(context.handle()), DWORD{INFINITE}, states.data(),
-                         static_cast<DWORD>(states.size()));
+            detail::waitStatusChange(context.handle(), states);
         } catch (const Cancelled&) {
             continue;  // by stop(): the loop condition ends the watch
         } catch (const UnknownReader&) {
@@ -153,24 +169,23 @@ void ReaderMonitor::watch(const Context& context, Readers& readers, bool& progre
         }
         progressed = true;
 
-        i = 0;
+        std::size_t i = 0;
         for (auto& [name, state] : readers) {
-            const SCARD_READERSTATE& seen = states[i++];
-            if ((seen.dwEventState & SCARD_STATE_CHANGED) == 0) {
+            const detail::ReaderState& seen = states[i++];
+            if ((seen.eventState & SCARD_STATE_CHANGED) == 0) {
                 continue;
             }
-            const auto now = static_cast<std::uint32_t>(seen.dwEventState & ~SCARD_STATE_CHANGED);
+            const auto now = static_cast<std::uint32_t>(seen.eventState & ~SCARD_STATE_CHANGED);
             const CardPresenceChange change = cardPresenceChange(state, now);
             state = now;
             if (change.removed) {
                 emit(event(Type::CardRemoved, name));
             }
             if (change.inserted) {
-                const std::size_t length = std::min<std::size_t>(seen.cbAtr, sizeof seen.rgbAtr);
-                emit(event(Type::CardInserted, name, Bytes(seen.rgbAtr, seen.rgbAtr + length)));
+                emit(event(Type::CardInserted, name, seen.atr));
             }
         }
-        pnpState = static_cast<std::uint32_t>(states[i].dwEventState & ~SCARD_STATE_CHANGED);
+        pnpState = static_cast<std::uint32_t>(states[i].eventState & ~SCARD_STATE_CHANGED);
     }
 }
 

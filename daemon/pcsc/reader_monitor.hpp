@@ -15,10 +15,25 @@
 
 namespace tk::pcsc {
 
+// Windows stops its Smart Card service when the last reader is removed and starts it when a
+// reader arrives, so there "the service is not running" (SCARD_E_NO_SERVICE,
+// SCARD_E_SERVICE_STOPPED) is the normal state of a machine without a reader. pcscd stays up
+// without readers: there it means a failure.
+#if defined(_WIN32)
+inline constexpr bool kServiceStopsWithLastReader = true;
+#else
+inline constexpr bool kServiceStopsWithLastReader = false;
+#endif
+
 // Delays between attempts to reach pcscd again after it went away.
 struct ServiceBackoff {
     std::chrono::milliseconds first{100};
     std::chrono::milliseconds max{1000};
+    // A service that is not running is reported as an available service without readers
+    // (ServiceAvailable, every reader removed) instead of ServiceUnavailable; the context is
+    // still established again with the same back-off, so a reader that starts the service is
+    // picked up.
+    bool stoppedMeansNoReaders = kServiceStopsWithLastReader;
 };
 
 // Watches readers and cards on a thread of its own and reports every change as a ReaderEvent.

@@ -1,6 +1,6 @@
 #include "pcsc/response_completion.hpp"
 
-#include <winscard.h>
+#include "pcsc/detail/winscard.hpp"
 
 #include <optional>
 #include <string>

@@ -209,8 +209,8 @@ struct Server::Impl {
         info.user = this;
         info.timeout_secs = 10;  // a handshake or HTTP request not complete by then is dropped
         info.max_http_header_data = 4096;
-        info.gid = static_cast<gid_t>(-1);
-        info.uid = static_cast<uid_t>(-1);
+        info.gid = static_cast<decltype(info.gid)>(-1);  // keep the group (gid_t; int on Windows)
+        info.uid = static_cast<decltype(info.uid)>(-1);
         context = lws_create_context(&info);
         if (context == nullptr) {
             throw ServerError("cannot create the libwebsockets context");

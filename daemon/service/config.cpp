@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -123,9 +124,10 @@ std::optional<std::string> logSinkProblem(const std::string& sink) {
 }
 
 // A module is loaded by absolute path only: a bare name would be looked up in the library
-// search path, which the environment of whoever starts the daemon can change.
+// search path, which the environment of whoever starts the daemon can change. Absolute as the
+// platform has it: /usr/lib/... on Linux, C:\...\HiCOSPKCS11.dll on Windows.
 std::optional<std::string> pkcs11ModuleProblem(const std::string& path) {
-    if (path.empty() || path.front() != '/') {
+    if (path.empty() || !std::filesystem::u8path(path).is_absolute()) {
         return "PKCS#11 module \"" + path + "\" must be an absolute path";
     }
     return std::nullopt;

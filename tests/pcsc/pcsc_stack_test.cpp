@@ -215,8 +215,9 @@ class PcscStack : public ::testing::Test {
 
     // Starts a monitor on the two harness readers and reads its initial events.
     std::unique_ptr<ReaderMonitor> startMonitor(EventLog& log,
-                                                ReaderMonitor::ReaderFilter filter = {}) {
-        auto monitor = std::make_unique<ReaderMonitor>(log.handler(), std::move(filter));
+                                                ReaderMonitor::ReaderFilter filter = {},
+                                                ServiceBackoff backoff = {}) {
+        auto monitor = std::make_unique<ReaderMonitor>(log.handler(), std::move(filter), backoff);
         monitor->start();
         return monitor;
     }
@@ -686,6 +687,49 @@ TEST_F(PcscStack, Monitor_PcscdKilledAndStarted_ReportsUnavailableThenAvailableA
     // And the monitor watches the new pcscd: a card change still shows.
     removeCard(1);
     ASSERT_TRUE(log.waitFor(Type::CardRemoved, reader1_, kEventTimeout)) << log.history();
+}
+
+// Windows stops its Smart Card service with the last reader (kServiceStopsWithLastReader):
+// there a stopped service is "no reader", never SERVICE_UNAVAILABLE, and the monitor keeps
+// establishing a context with its back-off (no spin) until the service is back. The same
+// policy on pcscd here: killed, then started again.
+TEST_F(PcscStack, Monitor_StoppedServiceMeansNoReaders_ReportsReadersGoneThenBack) {
+    EventLog log;
+    auto monitor = startMonitor(log, {}, ServiceBackoff{.stoppedMeansNoReaders = true});
+    expectInitialState(log);
+
+    controlPcscd("kill");
+    std::vector<ReaderEvent> before;
+    const auto idle = log.waitFor(Type::ServiceAvailable, "", kEventTimeout, &before);
+    ASSERT_TRUE(idle) << log.history();
+    const std::vector<ReaderEvent> expected{
+        {Type::CardRemoved, reader0_, {}, {}},
+        {Type::ReaderRemoved, reader0_, {}, {}},
+        {Type::CardRemoved, reader1_, {}, {}},
+        {Type::ReaderRemoved, reader1_, {}, {}},
+    };
+    EXPECT_EQ(before, expected) << log.history();
+    // Nothing more while the service stays stopped: no ServiceUnavailable, no repeated events.
+    const auto extra = log.next(2500ms);
+    EXPECT_FALSE(extra) << describe(extra->event);
+
+    const auto startedAt = Clock::now();
+    controlPcscd("start");
+    expectServiceBack(log, reader0_, reader1_, startedAt);
+}
+
+TEST_F(PcscStack, Monitor_StartedWithStoppedService_ReportsNoReadersThenPicksUpService) {
+    controlPcscd("kill");
+    EventLog log;
+    auto monitor = startMonitor(log, {}, ServiceBackoff{.stoppedMeansNoReaders = true});
+    const auto first = log.next(kEventTimeout);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->event.type, Type::ServiceAvailable) << log.history();
+    const auto extra = log.next(1500ms);
+    EXPECT_FALSE(extra) << describe(extra->event);
+    const auto startedAt = Clock::now();
+    controlPcscd("start");
+    expectServiceBack(log, reader0_, reader1_, startedAt);
 }
 
 TEST_F(PcscStack, Monitor_PcscdRestarted_ReportsUnavailableThenAvailableAgain) {

@@ -1,10 +1,9 @@
 #include "card/pkcs11/module.hpp"
 
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <map>
 
+#include "card/pkcs11/library.hpp"
 #include "pcsc/errors.hpp"
 
 namespace tk::card::pkcs11 {
@@ -137,19 +136,7 @@ std::shared_ptr<Module> Module::load(const std::string& path) {
     if (auto existing = modules[path].lock()) {
         return existing;
     }
-    // RTLD_LOCAL: two modules may export the same symbol names. The handle is never closed
-    // (see the class comment).
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-        const char* error = dlerror();
-        throw ModuleError("cannot load PKCS#11 module " + path + ": " +
-                          (error != nullptr ? error : "unknown error"));
-    }
-    using GetFunctionList = CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR);
-    auto* getFunctionList = reinterpret_cast<GetFunctionList>(dlsym(handle, "C_GetFunctionList"));
-    if (getFunctionList == nullptr) {
-        throw ModuleError(path + " is not a PKCS#11 module (no C_GetFunctionList)");
-    }
+    const GetFunctionList getFunctionList = loadFunctionList(path);
     CK_FUNCTION_LIST* functions = nullptr;
     if (const CK_RV rv = getFunctionList(&functions); rv != CKR_OK || functions == nullptr) {
         throw ModuleError(path + ": C_GetFunctionList: " + rvName(rv));

@@ -38,7 +38,8 @@ struct TokenDescription {
     unsigned long maxPinLength = 0;
 };
 
-// One PKCS#11 module (a vendor's .so), loaded with dlopen and initialised once per process:
+// One PKCS#11 module (a vendor's .so or .dll), loaded by library.hpp and initialised once per
+// process:
 // C_Initialize with CKF_OS_LOCKING_OK (the module may be called from several threads; each
 // token is used by one thread at a time) and C_Finalize when the last user lets go. The
 // library stays mapped after C_Finalize: modules linked with OpenSSL or with their own

@@ -325,7 +325,7 @@ void Pkcs11Token::load() {
             CK_OBJECT_CLASS cls = keyClass;
             std::array<CK_ATTRIBUTE, 2> keyTemplate{{
                 {CKA_CLASS, &cls, sizeof cls},
-                {CKA_ID, keyId.data(), keyId.size()},
+                {CKA_ID, keyId.data(), static_cast<CK_ULONG>(keyId.size())},
             }};
             return findObjects(keyTemplate.data(), keyTemplate.size());
         };
@@ -459,7 +459,7 @@ CK_OBJECT_HANDLE Pkcs11Token::privateKey(std::size_t key) {
     Bytes& id = keys_[key].id;
     std::array<CK_ATTRIBUTE, 2> keyTemplate{{
         {CKA_CLASS, &cls, sizeof cls},
-        {CKA_ID, id.data(), id.size()},
+        {CKA_ID, id.data(), static_cast<CK_ULONG>(id.size())},
     }};
     const auto objects = findObjects(keyTemplate.data(), keyTemplate.size());
     if (objects.empty()) {
@@ -671,7 +671,7 @@ Bytes Pkcs11Token::sign(const SignRequest& request) {
 
         Bytes input;
         CK_RSA_PKCS_PSS_PARAMS pss{hashMechanism(request.hash), mgfFor(request.hash),
-                                   digestSize(request.hash)};
+                                   static_cast<CK_ULONG>(digestSize(request.hash))};
         CK_MECHANISM mechanism{CKM_RSA_PKCS, nullptr, 0};
         switch (request.scheme) {
             case SignatureScheme::RsaPkcs1v15: {
@@ -800,7 +800,8 @@ SecureBytes Pkcs11Token::deriveSharedSecret(const DeriveRequest& request) {
         }
         const CK_OBJECT_HANDLE handle = privateKey(key);
         Bytes peer = request.peerPoint;
-        CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, peer.size(), peer.data()};
+        CK_ECDH1_DERIVE_PARAMS params{CKD_NULL, 0, nullptr, static_cast<CK_ULONG>(peer.size()),
+                                      peer.data()};
         CK_MECHANISM mechanism{CKM_ECDH1_DERIVE, &params, sizeof params};
         CK_OBJECT_CLASS secretClass = CKO_SECRET_KEY;
         CK_KEY_TYPE secretType = CKK_GENERIC_SECRET;
@@ -834,7 +835,7 @@ SecureBytes Pkcs11Token::deriveSharedSecret(const DeriveRequest& request) {
             Destroy& operator=(Destroy&&) = delete;
         } destroy(f_, s, secret);
         SecureBytes value(keySizeBytes(algorithm));
-        CK_ATTRIBUTE a{CKA_VALUE, value.data(), value.size()};
+        CK_ATTRIBUTE a{CKA_VALUE, value.data(), static_cast<CK_ULONG>(value.size())};
         check(f_->C_GetAttributeValue(s, secret, &a, 1), "C_GetAttributeValue");
         if (a.ulValueLen != value.size()) {
             throw MalformedData("the derived secret has " + std::to_string(a.ulValueLen) +

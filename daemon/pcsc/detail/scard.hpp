@@ -1,12 +1,14 @@
 #pragma once
 
-// Private to daemon/pcsc: the only header of this layer that sees winscard.h, and the one
-// place where SCard* return codes are looked at.
-
-#include <winscard.h>
+// Private to daemon/pcsc: the only header of this layer that sees winscard.h (through
+// detail/winscard.hpp), and the one place where SCard* return codes are looked at.
 
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
+
+#include "pcsc/detail/winscard.hpp"
 
 #include "pcsc/disposition.hpp"
 #include "pcsc/errors.hpp"
@@ -41,6 +43,26 @@ inline DWORD toNative(Disposition disposition) noexcept {
             break;
     }
     return SCARD_LEAVE_CARD;
+}
+
+inline constexpr std::uint32_t kProtocols = SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1;
+
+// Parses the NUL-separated, double-NUL-terminated list SCardListReaders returns (`length`
+// characters), each name through `toUtf8`.
+template <typename Char, typename Convert>
+std::vector<std::string> splitMultiString(const Char* list, std::size_t length, Convert toUtf8) {
+    std::vector<std::string> names;
+    std::size_t pos = 0;
+    while (pos < length && list[pos] != Char{0}) {
+        std::size_t end = pos;
+        while (end < length && list[end] != Char{0}) {
+            ++end;
+        }
+        const std::basic_string<Char> name(list + pos, list + end);
+        names.push_back(toUtf8(name.c_str()));
+        pos = end + 1;
+    }
+    return names;
 }
 
 inline SCARDCONTEXT toContext(std::uintptr_t handle) noexcept {

@@ -1,0 +1,10 @@
+include(${CMAKE_CURRENT_LIST_DIR}/HeaderOnly.cmake)
+file(STRINGS "${TK_WINDOWS_HOST_HEADERS}/nlohmann/detail/abi_macros.hpp" _tk_lines
+     REGEX "^#define NLOHMANN_JSON_VERSION_(MAJOR|MINOR|PATCH) ")
+set(PACKAGE_VERSION "")
+foreach(_tk_line IN LISTS _tk_lines)
+  string(REGEX REPLACE "^#define NLOHMANN_JSON_VERSION_[A-Z]+ ([0-9]+).*" "\\1" _tk_part "${_tk_line}")
+  string(APPEND PACKAGE_VERSION "${_tk_part}.")
+endforeach()
+string(REGEX REPLACE "\\.$" "" PACKAGE_VERSION "${PACKAGE_VERSION}")
+tk_check_version()

@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# The windows.* tests: the cross-built executables and the MSI under Wine (Debian's wine64),
+# checked from Linux over the loopback network. Wine's winscard has no readers, so there are
+# no cards: the tests cover start, the network side, the service and the installer.
+#   wine-test.sh STEP BUILD_DIR PORT
+# STEP: prefix   a fresh Wine prefix (wineboot; Mono and Gecko are never installed)
+#       console  tenderkeyd.exe in a console: /health, an allowed and a refused handshake,
+#                readers.list, a 32-bit PKCS#11 module refused with its reason, then Ctrl+C (SIGINT, which Wine delivers as CTRL_C_EVENT) stops
+#                it cleanly (exit status 0, "stopped" logged)
+#       service  tenderkeyd-service.exe install, start through Wine's service manager,
+#                /health and the rest, stop, uninstall
+#       msi      msiexec /i: files, service, the existing configuration kept; /health;
+#                msiexec /x removes everything
+# Wine 8 lacks ChangeServiceConfig2W(SERVICE_CONFIG_DELAYED_AUTO_START_INFO), so install —
+# and the MSI's custom action that runs it — stops there. The service and msi steps then
+# check that this is the one call that fails and everything before it (lines "WINE ..."),
+# and the service step goes on with the service registered as install registers it. Each
+# step takes the full path again as soon as the install succeeds.
+# PORT must be used by no other test: the daemon under Wine shares the host's network.
+set -euo pipefail
+step=$1 build=$2 port=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+probe=("$here/ws_probe.py")
+msi_dir=$build/msi
+export WINEPREFIX=$build/wine-prefix
+export WINEDEBUG=-all
+export WINEDLLOVERRIDES="mscoree,mshtml="
+allowed=https://portal.example
+refused=https://evil.example
+log=$(mktemp -d)
+daemon_pid=
+
+cleanup() {
+    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+        kill -KILL "$daemon_pid" 2>/dev/null || true
+    fi
+    [ "$step" = prefix ] || wineserver -k 2>/dev/null || true
+    rm -rf "$log"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*"
+    for f in "$log"/*; do
+        [ -s "$f" ] && { echo "--- $(basename "$f"):"; tail -40 "$f"; }
+    done
+    exit 1
+}
+
+port_free() {
+    ! python3 - "$port" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
+PY
+}
+
+# Whether the service manager knows TenderKey (Wine's sc has no qc: query, and the
+# registry for the command line).
+registered() {
+    wine sc query TenderKey > "$log/sc-query" 2>&1 || return 1
+    grep -q "SERVICE_NAME: TenderKey" "$log/sc-query" || return 1
+    wine reg query 'HKLM\System\CurrentControlSet\Services\TenderKey' /v ImagePath \
+        > "$log/image-path" 2>&1
+}
+
+# The checks every running daemon gets: /health, handshakes, readers.list.
+check_daemon() {
+    local what=$1
+    python3 "${probe[@]}" wait-health "$port" 90 > "$log/health" 2>&1 ||
+        fail "$what: /health did not answer"
+    grep -q '"status"' "$log/health" || fail "$what: /health body: $(cat "$log/health")"
+    echo "ok   $what: GET /health: $(head -c 200 "$log/health")"
+    local status
+    status=$(python3 "${probe[@]}" handshake "$port" "$allowed")
+    [ "$status" = 101 ] || fail "$what: handshake from $allowed answered $status, not 101"
+    echo "ok   $what: handshake from $allowed: 101"
+    status=$(python3 "${probe[@]}" handshake "$port" "$refused")
+    [ "$status" = 403 ] || fail "$what: handshake from $refused answered $status, not 403"
+    echo "ok   $what: handshake from $refused: 403"
+    local answer
+    answer=$(python3 "${probe[@]}" call "$port" "$allowed" readers.list) ||
+        fail "$what: readers.list: no answer"
+    echo "     $what: readers.list: $answer"
+    if ! grep -Eq '"reason":"(SERVICE_UNAVAILABLE|NO_READER)"|"result":\{"readers":\[\]\}' \
+        <<< "$answer"; then
+        fail "$what: readers.list answered neither an empty list, NO_READER nor SERVICE_UNAVAILABLE"
+    fi
+    echo "ok   $what: readers.list answers without a crash"
+}
+
+[ "$step" = prefix ] || [ -d "$WINEPREFIX/drive_c" ] ||
+    fail "no Wine prefix in $WINEPREFIX (the windows.wine_prefix test makes it)"
+if [ "$step" != prefix ] && ! port_free; then
+    fail "port $port is in use by another program; the test needs it free"
+fi
+
+case "$step" in
+prefix)
+    rm -rf "$WINEPREFIX"
+    wineboot --init > "$log/wineboot" 2>&1 || fail "wineboot"
+    wineserver -w
+    [ -d "$WINEPREFIX/drive_c/windows/system32" ] || fail "wineboot made no prefix"
+    echo "ok   Wine prefix in $WINEPREFIX ($(wine --version))"
+    ;;
+
+console)
+    # A vendor's PKCS#11 module built for 32-bit Windows (a PE header for x86 is enough: the
+    # loader reads it before LoadLibraryExW).
+    python3 - "$log/vendor32.dll" <<'PY'
+import struct, sys
+image = bytearray(0x200)
+image[0:2] = b"MZ"
+image[0x3C:0x40] = struct.pack("<I", 0x80)
+image[0x80:0x84] = b"PE\0\0"
+image[0x84:0x86] = struct.pack("<H", 0x014C)
+open(sys.argv[1], "wb").write(image)
+PY
+    module=$(winepath -w "$log/vendor32.dll")
+    # setsid: SIGINT reaches wine (the console process), which raises CTRL_C_EVENT.
+    setsid wine "$msi_dir/tenderkeyd.exe" --port "$port" --allow-origin "$allowed" \
+        --pkcs11-module "$module" --log-level info \
+        > "$log/tenderkeyd.out" 2> "$log/tenderkeyd.err" < /dev/null &
+    daemon_pid=$!
+    check_daemon "tenderkeyd.exe (console)"
+    grep -qF "cannot load PKCS#11 module $module: it is a DLL for x86, and tenderkeyd is a 64-bit" \
+        "$log/tenderkeyd.err" || fail "no clear refusal of the 32-bit PKCS#11 module"
+    echo "ok   a 32-bit PKCS#11 module is refused: $(grep -o 'it is a DLL for x86[^;]*' "$log/tenderkeyd.err")"
+    kill -INT "$daemon_pid"
+    status=0
+    for _ in $(seq 60); do
+        kill -0 "$daemon_pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    kill -0 "$daemon_pid" 2>/dev/null && fail "tenderkeyd.exe still runs 30 s after Ctrl+C"
+    wait "$daemon_pid" || status=$?
+    daemon_pid=
+    [ "$status" = 0 ] || fail "tenderkeyd.exe exited with $status after Ctrl+C"
+    grep -q "Ctrl+C: stopping" "$log/tenderkeyd.err" || fail "no Ctrl+C stop in the log"
+    grep -q "stopped" "$log/tenderkeyd.err" || fail "no clean stop in the log"
+    echo "ok   Ctrl+C: tenderkeyd.exe stopped cleanly (exit status 0)"
+    python3 "${probe[@]}" refused "$port" || fail "the port still answers"
+    ;;
+
+service)
+    exe=$msi_dir/tenderkeyd-service.exe
+    service_args=(--port "$port" --allow-origin "$allowed")
+    if wine "$exe" install "${service_args[@]}" > "$log/install" 2>&1; then
+        echo "ok   tenderkeyd-service.exe install: $(tr -d '\r' < "$log/install")"
+    else
+        # Wine 8's service manager implements ChangeServiceConfig2W for the description but
+        # not for SERVICE_CONFIG_DELAYED_AUTO_START_INFO: install stops there, removes the
+        # half-made service and says which call failed. Anything else is a failure.
+        grep -q "setting delayed automatic start: Invalid level. (124)" "$log/install" ||
+            fail "tenderkeyd-service.exe install"
+        echo "WINE tenderkeyd-service.exe install stops at ChangeServiceConfig2W(" \
+             "SERVICE_CONFIG_DELAYED_AUTO_START_INFO): $(tr -d '\r' < "$log/install")"
+        if registered; then
+            fail "the failed install left the service registered"
+        fi
+        echo "ok   the failed install removed the service it had created"
+        # Before that call, install made C:\ProgramData\TenderKey and set its owner and access
+        # list (SetNamedSecurityInfoW succeeds), but Wine does not keep them: the folder reads
+        # back as owned by the Wine user. The access check must refuse it, loudly.
+        [ -f "$WINEPREFIX/drive_c/ProgramData/TenderKey/tenderkeyd.toml" ] ||
+            fail "install did not copy the example configuration"
+        echo "ok   install made C:\\ProgramData\\TenderKey with tenderkeyd.toml from the example"
+        refused_status=0
+        timeout 60 wine "$exe" console "${service_args[@]}" > "$log/refused" 2>&1 ||
+            refused_status=$?
+        wineserver -k 2>/dev/null || true
+        [ "$refused_status" = 2 ] || fail "the daemon on a data folder owned by a plain user" \
+            "did not stop with exit status 2 (status $refused_status; 124: still ran after 60 s)"
+        grep -q 'C:\\ProgramData\\TenderKey is refused: it is owned by S-1-5-21-' "$log/refused" ||
+            fail "no access-list refusal for the folder Wine made"
+        echo "ok   access check: $(grep -o 'C:.*is refused: [^;]*' "$log/refused" | head -1)"
+        rm -rf "$WINEPREFIX/drive_c/ProgramData/TenderKey"
+        # The rest with the service registered as install would have registered it.
+        bin="\"$(winepath -w "$exe")\" run-service ${service_args[*]}"
+        wine sc create TenderKey binPath= "$bin" start= demand \
+            obj= "NT AUTHORITY\\LocalService" > "$log/sc-create" 2>&1 || fail "sc create"
+        echo "ok   sc create TenderKey binPath= $bin (what install registers)"
+    fi
+    registered || fail "the service TenderKey is not registered"
+    grep -q "run-service" "$log/image-path" || fail "the service's command line lacks run-service"
+    echo "ok   TenderKey registered: $(grep -o 'REG_EXPAND_SZ.*\|REG_SZ.*' "$log/image-path" | tr -d '\r')"
+    wine sc start TenderKey > "$log/sc-start" 2>&1 || fail "sc start TenderKey"
+    echo "ok   sc start TenderKey (StartServiceCtrlDispatcher, ServiceMain)"
+    check_daemon "TenderKey service"
+    wine sc query TenderKey > "$log/sc-query" 2>&1 || true
+    grep -q "RUNNING" "$log/sc-query" || fail "the service does not report RUNNING"
+    echo "ok   sc query TenderKey: RUNNING"
+    wine sc stop TenderKey > "$log/sc-stop" 2>&1 || fail "sc stop TenderKey"
+    python3 "${probe[@]}" refused "$port" || fail "the service still answers after sc stop"
+    echo "ok   sc stop TenderKey: the daemon stopped"
+    wine "$exe" uninstall > "$log/uninstall" 2>&1 || fail "tenderkeyd-service.exe uninstall"
+    if registered; then
+        fail "the service is still registered after uninstall"
+    fi
+    echo "ok   tenderkeyd-service.exe uninstall: removed"
+    ;;
+
+msi)
+    msi=$(ls "$msi_dir"/TenderKey-*-x64.msi)
+    target="$WINEPREFIX/drive_c/Program Files/TenderKey"
+    data="$WINEPREFIX/drive_c/ProgramData/TenderKey"
+    msilog="$WINEPREFIX/drive_c/tenderkey-msiexec.log"
+    # An existing tenderkeyd.toml is kept (as on an upgrade; a fresh install copies the
+    # example): this one puts the service the MSI starts on the test's port.
+    mkdir -p "$data"
+    printf '[[listeners]]\naddress = "127.0.0.1"\nport = %s\n\n[[origins]]\norigin = "%s"\n' \
+        "$port" "$allowed" > "$data/tenderkeyd.toml"
+    cp "$data/tenderkeyd.toml" "$log/config-before"
+    status=0
+    wine msiexec /i "$msi" /qn /l*v 'C:\tenderkey-msiexec.log' > "$log/msiexec-install" 2>&1 ||
+        status=$?
+    cp "$msilog" "$log/msiexec-install.log" 2>/dev/null || true
+    ended() { grep -aq "Action ended [0-9:]*: $1. Return value 1." "$log/msiexec-install.log"; }
+    if [ "$status" != 0 ]; then
+        # Wine 8: the custom action "tenderkeyd-service.exe install" stops at the same call as
+        # in windows.wine_service (SERVICE_CONFIG_DELAYED_AUTO_START_INFO is not implemented),
+        # so msiexec rolls the installation back. Everything before it is checked in the log.
+        grep -q "setting delayed automatic start: Invalid level. (124)" "$log/msiexec-install" ||
+            fail "msiexec /i failed (exit status $status) for another reason"
+        for action in InstallValidate InstallFiles WriteRegistryValues InstallServices; do
+            ended "$action" || fail "msiexec /i: $action did not succeed before the custom action"
+            echo "ok   msiexec /i: $action"
+        done
+        grep -aq "Action start [0-9:]*: ConfigureService." "$log/msiexec-install.log" ||
+            fail "msiexec /i never ran ConfigureService"
+        echo "WINE msiexec /i stops in the custom action ConfigureService" \
+             "(tenderkeyd-service.exe install): $(grep 'Invalid level' "$log/msiexec-install" | tr -d '\r')"
+        cmp -s "$data/tenderkeyd.toml" "$log/config-before" ||
+            fail "the custom action replaced the existing tenderkeyd.toml"
+        echo "ok   the custom action kept the existing tenderkeyd.toml"
+        for f in tenderkeyd.exe tenderkeyd-service.exe tenderkeyd.example.toml; do
+            [ ! -e "$target/$f" ] || fail "the rollback left $f"
+        done
+        if registered; then
+            fail "the rollback left the service registered"
+        fi
+        echo "ok   msiexec rolled back: no files in C:\\Program Files\\TenderKey, no service" \
+             "(msiexec /x not reachable under Wine 8)"
+        rm -rf "$data"
+        exit 0
+    fi
+    for f in tenderkeyd.exe tenderkeyd-service.exe tenderkeyd.example.toml; do
+        [ -f "$target/$f" ] || fail "msiexec /i did not install $f"
+    done
+    echo "ok   msiexec /i: files in C:\\Program Files\\TenderKey"
+    registered || fail "msiexec /i did not register the service"
+    echo "ok   msiexec /i: service TenderKey registered"
+    cmp -s "$data/tenderkeyd.toml" "$log/config-before" ||
+        fail "msiexec /i replaced the existing tenderkeyd.toml"
+    echo "ok   msiexec /i: the existing tenderkeyd.toml kept"
+    check_daemon "TenderKey service (from the MSI)"
+    wine msiexec /x "$msi" /qn > "$log/msiexec-remove" 2>&1 || fail "msiexec /x"
+    for f in tenderkeyd.exe tenderkeyd-service.exe tenderkeyd.example.toml; do
+        [ ! -e "$target/$f" ] || fail "msiexec /x left $f"
+    done
+    [ ! -e "$data" ] || fail "msiexec /x left C:\\ProgramData\\TenderKey: $(ls -R "$data")"
+    if registered; then
+        fail "msiexec /x left the service registered"
+    fi
+    echo "ok   msiexec /x: files, service and C:\\ProgramData\\TenderKey removed"
+    ;;
+*)
+    echo "unknown step $step" >&2
+    exit 2
+    ;;
+esac
