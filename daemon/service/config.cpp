@@ -246,8 +246,7 @@ class TomlReader {
         config.sourceFile = file_;
         onlyKeys(root,
                  {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
-                  "pkcs11", "pin",
-                  "state_directory"},
+                  "pkcs11", "pin", "state_directory"},
                  {});
         if (const toml::node* node = root.get("pkcs11")) {
             readPkcs11(table(*node, "pkcs11"), config);

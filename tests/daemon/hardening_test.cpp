@@ -18,7 +18,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -350,9 +352,15 @@ TEST_F(DaemonProcess, RunAsUnprivilegedUser_NotDumpable) {
     // Started as nobody, the daemon's /proc files would belong to nobody; a process that made
     // itself non-dumpable has them owned by root, so its own user can neither ptrace it nor
     // read its memory, and it leaves no core dump.
+    // Its state directory must belong to it (the daemon refuses one of another user's).
+    char stateTemplate[] = "/tmp/tenderkeyd-nobody-state.XXXXXX";
+    ASSERT_NE(::mkdtemp(stateTemplate), nullptr);
+    const std::string stateDirectory = stateTemplate;
+    ASSERT_EQ(::chown(stateDirectory.c_str(), 65534, 65534), 0);
     ChildProcess daemon("/usr/bin/setpriv",
-                        {"--reuid=65534", "--regid=65534", "--clear-groups", TK_DAEMON_BINARY,
-                         "--dev", "--port", std::to_string(freePort()), "--allow-origin", kOrigin},
+                        {"--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env",
+                         "STATE_DIRECTORY=" + stateDirectory, TK_DAEMON_BINARY, "--dev", "--port",
+                         std::to_string(freePort()), "--allow-origin", kOrigin},
                         env("TK_HARNESS_DIR") + "/tenderkeyd-nobody.log");
     ASSERT_TRUE(daemon.waitForLog("listening on", 15s)) << daemon.log();
     std::istringstream uids(statusField(daemon.pid(), "Uid"));
@@ -364,6 +372,7 @@ TEST_F(DaemonProcess, RunAsUnprivilegedUser_NotDumpable) {
     EXPECT_EQ(st.st_uid, 0U) << "/proc/PID/mem belongs to the daemon's user: it is dumpable";
     daemon.signal(SIGTERM);
     EXPECT_EQ(daemon.waitExit(15s), 0);
+    std::filesystem::remove_all(stateDirectory);
 }
 
 // ---- the log ----
