@@ -17,11 +17,14 @@ presets=(default)
 [ "$quick" = 1 ] || presets+=(debug-asan)
 status=0
 for preset in "${presets[@]}"; do
+    start=$SECONDS
     echo "=== $preset: configure and build"
     cmake --preset "$preset" >/dev/null
     cmake --build --preset "$preset"
+    built=$SECONDS
     echo "=== $preset: tests"
     ctest --preset "$preset" || status=$?
+    echo "=== $preset: build $((built - start)) s, tests $((SECONDS - built)) s"
 done
 
 # The extra builds compile only what their tests need (the targets of their build preset):
