@@ -164,7 +164,10 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
     std::unique_ptr<server::Server> server;
     try {
         server::ServerSettings settings{config.listeners, config.limits, TK_VERSION,
-                                        config.pagePins};
+                                        config.pagePins, std::nullopt};
+        if (config.hipki.enabled) {
+            settings.hipki = service::hipki::AdapterOptions{config.hipki.serverVersion};
+        }
         service = service::makeService(config, TK_VERSION);
         server = std::make_unique<server::Server>(*service, settings, lookupOf(policy));
     } catch (const server::ServerError& e) {

@@ -244,8 +244,7 @@ class TomlReader {
         config.sourceFile = file_;
         onlyKeys(root,
                  {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
-                  "pkcs11", "pin",
-                  "state_directory"},
+                  "pkcs11", "pin", "hipki", "state_directory"},
                  {});
         if (const toml::node* node = root.get("pkcs11")) {
             readPkcs11(table(*node, "pkcs11"), config);
@@ -272,6 +271,9 @@ class TomlReader {
                 config.pagePins = boolean(*value, "pin.page_supplied");
             }
         }
+        if (const toml::node* node = root.get("hipki")) {
+            readHipki(table(*node, "hipki"), config.hipki);
+        }
         if (const toml::node* node = root.get("limits")) {
             readLimits(table(*node, "limits"), config.limits);
         }
@@ -285,6 +287,23 @@ class TomlReader {
     }
 
   private:
+    void readHipki(const toml::table& hipki, HipkiConfig& config) const {
+        onlyKeys(hipki, {"enabled", "server_version"}, "[hipki]");
+        if (const toml::node* value = hipki.get("enabled")) {
+            config.enabled = boolean(*value, "hipki.enabled");
+        }
+        if (const toml::node* value = hipki.get("server_version")) {
+            config.serverVersion = string(*value, "hipki.server_version");
+            const bool printable =
+                std::all_of(config.serverVersion.begin(), config.serverVersion.end(),
+                            [](char c) { return c > 0x20 && c < 0x7f; });
+            if (config.serverVersion.empty() || config.serverVersion.size() > 32 || !printable) {
+                fail(value->source(),
+                     "hipki.server_version must be 1-32 printable ASCII characters");
+            }
+        }
+    }
+
     void readPkcs11(const toml::table& pkcs11, Config& config) const {
         onlyKeys(pkcs11, {"modules", "prefer"}, "[pkcs11]");
         if (const toml::node* node = pkcs11.get("modules")) {

@@ -160,22 +160,27 @@ std::optional<nlohmann::json> chooseCertificate(const nlohmann::json& readers,
     return std::nullopt;
 }
 
-// readers.list, then certificates.list, then `next(readers, certificates)`; failures answer
-// the call.
+// readers.list, then (withList) certificates.list, then `next(readers, certificates)`;
+// failures answer the call.
 void withCertificates(
     const CallPtr& call, const CallContext& context,
-    std::function<void(const nlohmann::json& readers, const nlohmann::json& certificates)> next) {
+    std::function<void(const nlohmann::json& readers, const nlohmann::json& certificates)> next,
+    bool withList = true) {
     nlohmann::json none = nlohmann::json::object();
     call->api.call(
         context, "readers.list", none,
-        [call, context, next = std::move(next)](std::optional<nlohmann::json> result,
-                                                std::optional<ApiError> error) {
+        [call, context, withList, next = std::move(next)](std::optional<nlohmann::json> result,
+                                                          std::optional<ApiError> error) {
             if (error) {
                 call->fail(*error);
                 return;
             }
             std::optional<nlohmann::json> readers = selectReaders(*call, (*result)["readers"]);
             if (!readers) {
+                return;
+            }
+            if (!withList) {
+                next(*readers, nlohmann::json::array());
                 return;
             }
             nlohmann::json params = nlohmann::json::object();
@@ -233,7 +238,8 @@ void pkcs11Info(const CallPtr& call, bool withCertificates_) {
             nlohmann::json answer = call->response(code::kOk, 0, "");
             answer["slots"] = std::move(slots);
             call->done(std::move(answer));
-        });
+        },
+        withCertificates_);
 }
 
 // The key of `use`, or the call answered with the reason there is none.
