@@ -467,6 +467,11 @@ struct Server::Impl {
         int uriLength = 0;
         const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
         const HttpRoute route = routeHttp(method == LWSHUMETH_GET, path);
+        if (route.kind == HttpRoute::Kind::Forbidden) {
+            spdlog::info("http request refused status=403 path={}", service::clientText(path));
+            writeEmptyResponse(wsi, 403, true);
+            return -1;
+        }
         if (route.kind == HttpRoute::Kind::NotFound || pc == nullptr) {
             if (!writeEmptyResponse(wsi, 404, false)) {
                 return -1;

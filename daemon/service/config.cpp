@@ -288,7 +288,14 @@ class TomlReader {
 
   private:
     void readHipki(const toml::table& hipki, HipkiConfig& config) const {
-        onlyKeys(hipki, {"enabled", "server_version"}, "[hipki]");
+        onlyKeys(hipki, {"enabled", "server_version", "port"}, "[hipki]");
+        if (const toml::node* value = hipki.get("port")) {
+            const auto port = value->value<std::int64_t>();
+            if (!port || *port < 1 || *port > 65535) {
+                fail(value->source(), "hipki.port must be 1-65535");
+            }
+            config.port = static_cast<std::uint16_t>(*port);
+        }
         if (const toml::node* value = hipki.get("enabled")) {
             config.enabled = boolean(*value, "hipki.enabled");
         }

@@ -43,6 +43,9 @@ struct HipkiConfig {
     bool enabled = false;
     // What the pages compare against their minimum versions (as strings).
     std::string serverVersion = "1.3.4.103328";
+    // The HiPKI listener: 127.0.0.1 and ::1 on this port (the portals use 61161; another port
+    // only for tests).
+    std::uint16_t port = 61161;
 };
 
 struct Config {

@@ -5,13 +5,17 @@
 //
 // Virtual card keys: 9C RSA-2048 signature key, 9D RSA-2048 key management.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -117,20 +121,50 @@ std::optional<std::string> signedAttribute(const std::string& der, const char* o
                        static_cast<std::size_t>(ASN1_STRING_length(value)));
 }
 
+// One raw HTTP/1.1 request to 127.0.0.1:`port`; the status code of the answer (0: none).
+int httpStatus(std::uint16_t port, const std::string& request) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        ::close(fd);
+        return 0;
+    }
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string answer;
+    char buffer[4096];
+    for (ssize_t n = 0; (n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+        answer.append(buffer, static_cast<std::size_t>(n));
+        if (answer.find("\r\n") != std::string::npos) {
+            break;
+        }
+    }
+    ::close(fd);
+    return answer.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(answer.c_str() + 9) : 0;
+}
+
 class HipkiDaemon : public ::testing::Test {
   protected:
     void SetUp() override {
         port_ = freePort();
+        do {
+            hipkiPort_ = freePort();
+        } while (hipkiPort_ == port_);
         const std::string config = file("tenderkeyd.toml");
-        std::ofstream(config) << "[hipki]\nenabled = true\n[[origins]]\norigin = \"" << kPortal
-                              << "\"\n";
+        std::ofstream(config) << "[hipki]\nenabled = true\nport = " << hipkiPort_
+                              << "\n[[origins]]\norigin = \"" << kPortal << "\"\n";
         daemon_ = std::make_unique<ChildProcess>(
             TK_DAEMON_BINARY,
             std::vector<std::string>{"--dev", "--port", std::to_string(port_), "--config", config},
             file("tenderkeyd.log"));
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
-        popup_ = std::make_unique<WsClient>("127.0.0.1", port_);
-        ASSERT_EQ(popup_->open("http://127.0.0.1:" + std::to_string(port_)).status, 101);
+        // The popup's connection: to the HiPKI listener, from its own origin.
+        popup_ = std::make_unique<WsClient>("127.0.0.1", hipkiPort_);
+        ASSERT_EQ(popup_->handshake(Handshake(localhost(), "http://" + localhost(), "tenderkey.v1"))
+                      .status,
+                  101);
         popup_->onMessage = [this](const json& message, const std::string& method) {
             for (const auto& e : schemas().message(message, method)) {
                 violations_.push_back(message.dump().substr(0, 300) + ": " + e);
@@ -150,6 +184,17 @@ class HipkiDaemon : public ::testing::Test {
     }
 
     static std::string file(const std::string& name) { return env("TK_HARNESS_DIR") + "/" + name; }
+
+    std::string localhost() const { return "localhost:" + std::to_string(hipkiPort_); }
+
+    int post(const std::string& path, const std::string& headers) {
+        const std::string body = R"({"func":"MakeSignature","tbs":"x","pin":"123456"})";
+        return httpStatus(hipkiPort_, "POST " + path + " HTTP/1.1\r\nHost: " + localhost() +
+                                          "\r\n" + headers +
+                                          "Content-Type: application/x-www-form-urlencoded\r\n"
+                                          "Content-Length: " +
+                                          std::to_string(body.size()) + "\r\n\r\n" + body);
+    }
 
     json call(const json& package) {
         const json r = popup_->call("hipki.call", {{"package", package}});
@@ -220,6 +265,7 @@ class HipkiDaemon : public ::testing::Test {
     }
 
     std::uint16_t port_ = 0;
+    std::uint16_t hipkiPort_ = 0;
     std::unique_ptr<ChildProcess> daemon_;
     std::unique_ptr<WsClient> popup_;
     std::vector<std::string> violations_;
@@ -330,6 +376,53 @@ TEST_F(HipkiDaemon, WrongPin_CodesCountDown_LastTryNeverSpent) {
     EXPECT_EQ(r["last_error"], -2147483647);
     r = sign({{"tbs", "x"}, {"pin", "12"}});
     EXPECT_EQ(r["last_error"], 0xA2);
+}
+
+TEST_F(HipkiDaemon, Listener_PopupPagesWithTheBridgeHeaders_OnEveryLoopbackHostName) {
+    for (const std::string path : {"/popupForm", "/ChtPopupForm"}) {
+        for (const std::string& host : {localhost(), "127.0.0.1:" + std::to_string(hipkiPort_),
+                                        "[::1]:" + std::to_string(hipkiPort_)}) {
+            const HttpResponse r = httpGet("127.0.0.1", hipkiPort_, path, host);
+            EXPECT_EQ(r.status, 200) << path << " " << host;
+            EXPECT_NE(r.headers.at("content-security-policy").find("frame-ancestors 'none'"),
+                      std::string::npos);
+            EXPECT_EQ(r.headers.at("x-frame-options"), "DENY");
+            EXPECT_EQ(r.headers.at("cache-control"), "no-store");
+            EXPECT_NE(r.body.find("/popupForm.js"), std::string::npos);
+        }
+    }
+    EXPECT_EQ(httpGet("::1", hipkiPort_, "/popupForm", localhost()).status, 200);
+    EXPECT_EQ(httpGet("127.0.0.1", hipkiPort_, "/popupForm.js", localhost()).status, 200);
+    EXPECT_EQ(
+        httpGet("127.0.0.1", hipkiPort_, "/popupForm", "evil.com:" + std::to_string(hipkiPort_))
+            .status,
+        403);
+}
+
+TEST_F(HipkiDaemon, PostEndpoints_RefusedWithOrWithoutBrowserHeaders) {
+    for (const std::string path : {"/sign", "/decrypt", "/pkcs11info"}) {
+        EXPECT_EQ(post(path, "Origin: https://evil.example\r\n"), 403) << path;
+        EXPECT_EQ(post(path, "Origin: null\r\n"), 403) << path;
+        EXPECT_EQ(post(path, "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\n"), 403)
+            << path;
+        EXPECT_EQ(post(path, ""), 403) << path;  // a local program: none is configured
+    }
+}
+
+TEST_F(HipkiDaemon, HipkiOrigins_AreTheDaemonsOwn_AndNeedAnAttach) {
+    auto other = std::make_unique<WsClient>("::1", hipkiPort_);
+    ASSERT_EQ(
+        other
+            ->handshake(Handshake("127.0.0.1:" + std::to_string(hipkiPort_),
+                                  "http://127.0.0.1:" + std::to_string(hipkiPort_), "tenderkey.v1"))
+            .status,
+        101);
+    EXPECT_EQ(other->call("hipki.call",
+                          {{"package", {{"func", "CheckEnvir"}}}})["error"]["data"]["reason"],
+              "NOT_ATTACHED");
+    EXPECT_EQ(other->call("bridge.attach",
+                          {{"origin", "https://evil.example"}})["error"]["data"]["reason"],
+              "ORIGIN_NOT_ALLOWED");
 }
 
 }  // namespace

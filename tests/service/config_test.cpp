@@ -133,7 +133,10 @@ TEST_F(ConfigFile, Hipki_OffByDefault_EnabledAndServerVersion) {
     EXPECT_EQ(config.hipki.serverVersion, "1.3.5.1");
     expectError("[hipki]\nserver_version = \"\"\n", 2, "hipki.server_version must be");
     expectError("[hipki]\nenabled = \"yes\"\n", 2, "hipki.enabled");
-    expectError("[hipki]\nport = 1\n", 2, "port");
+    EXPECT_EQ(config.hipki.port, 61161);
+    EXPECT_EQ(loadConfigFile(write("[hipki]\nport = 62000\n")).hipki.port, 62000);
+    expectError("[hipki]\nport = 0\n", 2, "hipki.port must be 1-65535");
+    expectError("[hipki]\nlocal_programs = []\n", 2, "local_programs");
 }
 
 TEST_F(ConfigFile, EmptyFileGivesTheDefaults) {
