@@ -57,6 +57,11 @@ if [ "${TK_E2E_PAGE_PINS:-}" = 0 ]; then
     printf '[pin]\npage_supplied = false\n' >"$work/tenderkeyd.toml"
     config_args=(--config "$work/tenderkeyd.toml")
 fi
+# TK_E2E_HIPKI=1: the HiPKI dialect's listener on 61161 (the namespace's own).
+if [ "${TK_E2E_HIPKI:-}" = 1 ]; then
+    printf '[hipki]\nenabled = true\n' >"$work/tenderkeyd.toml"
+    config_args=(--config "$work/tenderkeyd.toml")
+fi
 "$daemon_bin" "${config_args[@]}" --dev --port "$daemon_port" --log-level info \
     --allow-origin "$TK_E2E_PORTAL" >"$work/tenderkeyd-e2e.log" 2>&1 &
 daemon_pid=$!
