@@ -425,5 +425,36 @@ TEST_F(HipkiDaemon, HipkiOrigins_AreTheDaemonsOwn_AndNeedAnAttach) {
               "ORIGIN_NOT_ALLOWED");
 }
 
+// A foreign program holding [::1] at the HiPKI port would receive the portals' packages: the
+// daemon refuses to start rather than serve 127.0.0.1 alone.
+class HipkiDaemonStart : public ::testing::Test {};
+
+TEST_F(HipkiDaemonStart, ForeignListenerOnIpv6Loopback_DaemonRefusesToStart) {
+    const std::uint16_t port = freePort();
+    std::uint16_t hipkiPort = freePort();
+    while (hipkiPort == port) {
+        hipkiPort = freePort();
+    }
+    const int squatter = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    setsockopt(squatter, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    sockaddr_in6 address{};
+    address.sin6_family = AF_INET6;
+    address.sin6_port = htons(hipkiPort);
+    address.sin6_addr = in6addr_loopback;
+    ASSERT_EQ(bind(squatter, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(listen(squatter, 4), 0);
+    const std::string dir = env("TK_HARNESS_DIR");
+    const std::string config = dir + "/squatted.toml";
+    std::ofstream(config) << "[hipki]\nenabled = true\nport = " << hipkiPort << "\n";
+    ChildProcess daemon(TK_DAEMON_BINARY,
+                        {"--dev", "--port", std::to_string(port), "--config", config},
+                        dir + "/squatted.log");
+    const std::optional<int> status = daemon.waitExit(15s);
+    ::close(squatter);
+    ASSERT_TRUE(status.has_value()) << daemon.log();
+    EXPECT_NE(*status, 0) << daemon.log();
+}
+
 }  // namespace
 }  // namespace tk::test
