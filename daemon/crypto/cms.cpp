@@ -27,6 +27,7 @@ using CmsPtr = std::unique_ptr<CMS_ContentInfo, detail::Deleter<CMS_ContentInfo_
 using MdPtr = std::unique_ptr<EVP_MD, detail::Deleter<EVP_MD_free>>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, detail::Deleter<EVP_MD_CTX_free>>;
 using AlgorPtr = std::unique_ptr<X509_ALGOR, detail::Deleter<X509_ALGOR_free>>;
+using ObjectPtr = std::unique_ptr<ASN1_OBJECT, detail::Deleter<ASN1_OBJECT_free>>;
 
 detail::X509Ptr parseCertificate(card::ByteView der) {
     const unsigned char* p = der.data();
@@ -217,7 +218,8 @@ void checkKeyAgreement(CMS_RecipientInfo* recipient, const EVP_PKEY* key) {
     }
 }
 
-Envelope openEnvelope(card::ByteView certificateDer, card::ByteView der) {
+Envelope openEnvelope(card::ByteView certificateDer, card::ByteView der,
+                      const CmsDecryptOptions& options) {
     Envelope envelope{parseCertificate(certificateDer), nullptr};
     CMS_ContentInfo* cms = CMS_ContentInfo_new_ex(cardLibraryContext(), nullptr);
     if (cms == nullptr) {
@@ -238,7 +240,8 @@ Envelope openEnvelope(card::ByteView certificateDer, card::ByteView der) {
     if (content == NID_undef) {
         throw CmsError(CmsError::Kind::Malformed, "EnvelopedData content unreadable");
     }
-    if (!isOneOf(content, {NID_aes_128_cbc, NID_aes_192_cbc, NID_aes_256_cbc})) {
+    if (!isOneOf(content, {NID_aes_128_cbc, NID_aes_192_cbc, NID_aes_256_cbc}) &&
+        !(options.allowDesEde3 && content == NID_des_ede3_cbc)) {
         throw CmsError(CmsError::Kind::Unsupported, "content encryption algorithm not supported");
     }
     X509* cert = envelope.certificate.get();
@@ -310,6 +313,22 @@ card::Bytes cmsSign(CardKeyOperations& operations, card::ByteView certificateDer
         if (!now || CMS_signed_add1_attr_by_NID(signer, NID_pkcs9_signingTime, now->type, now.get(),
                                                 -1) != 1) {
             throw Error(openSslMessage("signing-time attribute failed"));
+        }
+    }
+    if (request.randomNonce) {
+        const ObjectPtr oid(OBJ_txt2obj("1.2.840.113549.1.9.25.3", 1));
+        if (!oid || CMS_signed_add1_attr_by_OBJ(
+                        signer, oid.get(), V_ASN1_OCTET_STRING, request.randomNonce->data(),
+                        static_cast<int>(request.randomNonce->size())) != 1) {
+            throw Error(openSslMessage("random-nonce attribute failed"));
+        }
+    }
+    if (request.cardSerialNumber) {
+        const ObjectPtr oid(OBJ_txt2obj("2.16.886.1.100.2.204", 1));
+        if (!oid || CMS_signed_add1_attr_by_OBJ(
+                        signer, oid.get(), V_ASN1_UTF8STRING, request.cardSerialNumber->data(),
+                        static_cast<int>(request.cardSerialNumber->size())) != 1) {
+            throw Error(openSslMessage("card serial number attribute failed"));
         }
     }
     if (CMS_signed_add1_attr_by_NID(signer, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
@@ -395,13 +414,14 @@ card::Bytes cmsSign(CardKeyOperations& operations, card::ByteView certificateDer
     return out;
 }
 
-void checkEnvelope(card::ByteView certificateDer, card::ByteView cms) {
-    (void)openEnvelope(certificateDer, cms);
+void checkEnvelope(card::ByteView certificateDer, card::ByteView cms,
+                   const CmsDecryptOptions& options) {
+    (void)openEnvelope(certificateDer, cms, options);
 }
 
 card::SecureBytes cmsDecrypt(CardKeyOperations& operations, card::ByteView certificateDer,
-                             card::ByteView der) {
-    Envelope envelope = openEnvelope(certificateDer, der);
+                             card::ByteView der, const CmsDecryptOptions& options) {
+    Envelope envelope = openEnvelope(certificateDer, der, options);
     CardKey key(certificateDer, operations);
     detail::BioPtr out(BIO_new(BIO_s_mem()));
     if (!out) {

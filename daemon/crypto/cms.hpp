@@ -32,6 +32,18 @@ struct CmsSignRequest {
     card::Bytes digest;                  // the hash of the content (message-digest attribute)
     std::optional<card::Bytes> content;  // set: an attached signature carrying it
     bool signingTime = true;
+    // Extra signed attributes some portals ask for (docs/hipki.md): randomNonce
+    // (1.2.840.113549.1.9.25.3, an OCTET STRING of these bytes) and the card serial number
+    // (2.16.886.1.100.2.204, a UTF8String).
+    std::optional<card::Bytes> randomNonce;
+    std::optional<std::string> cardSerialNumber;
+};
+
+// What an envelope may use beyond the supported list. DES-EDE3-CBC content encryption is
+// accepted only for a caller that asks for it per call (the HiPKI endpoint, whose portals seal
+// with it); the API refuses it.
+struct CmsDecryptOptions {
+    bool allowDesEde3 = false;
 };
 
 // A DER ContentInfo of SignedData (CAdES-BES): signed attributes content-type, message-digest,
@@ -43,11 +55,12 @@ card::Bytes cmsSign(CardKeyOperations& operations, card::ByteView certificateDer
 
 // Checks, without the card, that `cms` is a DER ContentInfo of EnvelopedData with a recipient
 // for the certificate's key whose algorithms are supported. Throws CmsError.
-void checkEnvelope(card::ByteView certificateDer, card::ByteView cms);
+void checkEnvelope(card::ByteView certificateDer, card::ByteView cms,
+                   const CmsDecryptOptions& options = {});
 
 // Decrypts EnvelopedData for the certificate's key (checkEnvelope first); the card does the
 // private-key step (one operation). Card errors pass through unchanged; CmsError otherwise.
 card::SecureBytes cmsDecrypt(CardKeyOperations& operations, card::ByteView certificateDer,
-                             card::ByteView cms);
+                             card::ByteView cms, const CmsDecryptOptions& options = {});
 
 }  // namespace tk::crypto

@@ -164,7 +164,14 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
     std::unique_ptr<server::Server> server;
     try {
         server::ServerSettings settings{config.listeners, config.limits, TK_VERSION,
-                                        config.pagePins};
+                                        config.pagePins, std::nullopt};
+        if (config.hipki.enabled) {
+            settings.hipki = service::hipki::AdapterOptions{config.hipki.serverVersion};
+            // The HiPKI listener on both loopback addresses (a squatter on either would receive
+            // the portals' packages): the daemon refuses to start when it cannot hold both.
+            settings.listeners.push_back(
+                service::ListenerConfig{"localhost", config.hipki.port, {}, {}});
+        }
         service = service::makeService(config, TK_VERSION);
         server = std::make_unique<server::Server>(*service, settings, lookupOf(policy));
     } catch (const server::ServerError& e) {

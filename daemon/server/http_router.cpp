@@ -3,8 +3,17 @@
 namespace tk::server {
 
 HttpRoute routeHttp(bool isGet, std::string_view path) {
+    // The HiPKI dialect's POST endpoints answer browsers never and local programs only when
+    // configured (docs/hipki.md); no local program is configured to use them, so every request
+    // is refused.
+    if (path == "/sign" || path == "/decrypt" || path == "/pkcs11info") {
+        return {HttpRoute::Kind::Forbidden, nullptr};
+    }
     if (!isGet) {
         return {};
+    }
+    if (path == "/ChtPopupForm") {
+        return {HttpRoute::Kind::Page, findPage("/popupForm")};
     }
     if (path == "/health") {
         return {HttpRoute::Kind::Health, nullptr};

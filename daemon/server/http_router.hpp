@@ -12,7 +12,7 @@ namespace tk::server {
 // What a plain HTTP request (one that passed the Host check) gets: GET /health, GET of a
 // page, or 404 for anything else.
 struct HttpRoute {
-    enum class Kind { NotFound, Health, Page };
+    enum class Kind { NotFound, Health, Page, Forbidden };
     Kind kind = Kind::NotFound;
     const Page* page = nullptr;
 };

@@ -17,6 +17,7 @@
 
 #include "card/secure_bytes.hpp"
 #include "server/bridge.hpp"
+#include "server/hipki_call.hpp"
 #include "server/http_router.hpp"
 #include "server/json_rpc.hpp"
 #include "server/mailbox.hpp"
@@ -161,7 +162,11 @@ struct Server::Impl {
           origins(std::move(origins)),
           endpoints(endpointsFor(this->settings.listeners)),
           own(ownOrigins(endpoints)),
-          webSocketSources(ownWebSocketSources(endpoints)) {}
+          webSocketSources(ownWebSocketSources(endpoints)) {
+        if (this->settings.hipki) {
+            hipki.emplace(api, *this->settings.hipki);
+        }
+    }
 
     service::Api& api;
     ServerSettings settings;
@@ -169,6 +174,8 @@ struct Server::Impl {
     std::vector<Endpoint> endpoints;
     std::vector<std::string> own;               // the daemon's own origins (bridge connections)
     std::vector<std::string> webSocketSources;  // the pages' CSP connect-src
+    // Set: [hipki] enabled.
+    std::optional<service::hipki::Adapter> hipki;
     std::vector<std::string> vhostNames;
     std::array<lws_protocols, 2> protocols{};
     std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
@@ -460,6 +467,11 @@ struct Server::Impl {
         int uriLength = 0;
         const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
         const HttpRoute route = routeHttp(method == LWSHUMETH_GET, path);
+        if (route.kind == HttpRoute::Kind::Forbidden) {
+            spdlog::info("http request refused status=403 path={}", service::clientText(path));
+            writeEmptyResponse(wsi, 403, true);
+            return -1;
+        }
         if (route.kind == HttpRoute::Kind::NotFound || pc == nullptr) {
             if (!writeEmptyResponse(wsi, 404, false)) {
                 return -1;
@@ -687,6 +699,10 @@ struct Server::Impl {
             attach(s, request.id, step.origin, received);
             return;
         }
+        if (request.method == kHipkiCallMethod) {
+            hipkiCall(s, request.id, request.params, received);
+            return;
+        }
         const service::MethodInfo* method = service::findMethod(request.method);
         if (method == nullptr) {
             refuse(s, request.id, "METHOD_NOT_FOUND", request.method, received);
@@ -710,8 +726,8 @@ struct Server::Impl {
             return;
         }
         ++s.inFlight;
-        const service::CallContext context{s.id, s.origin, s.capabilities, received,
-                                           s.bridge && s.attached};
+        const service::CallContext context{
+            s.id, s.origin, s.capabilities, received, s.bridge && s.attached, {}};
         auto done = completionFor(s, request.id, request.method, received);
         try {
             api.call(context, request.method, request.params, done);
@@ -724,6 +740,26 @@ struct Server::Impl {
             error.data = {{"correlationId", correlation}};
             done(std::nullopt, std::move(error));
         }
+    }
+
+    // hipki.call: the package goes to the HiPKI adapter as the attached origin, whose
+    // capabilities the adapter's API calls check per function.
+    void hipkiCall(Session& s, const json& id, json& params, Clock::time_point received) {
+        if (auto refusal = judgeHipkiCall(hipki.has_value(), s.bridge, s.attached, params)) {
+            refuse(s, id, refusal->reason, kHipkiCallMethod, received, std::move(refusal->data));
+            return;
+        }
+        if (s.inFlight >= settings.limits.maxInFlightPerConnection) {
+            refuse(s, id, "BUSY", kHipkiCallMethod, received);
+            return;
+        }
+        ++s.inFlight;
+        // Not `viaBridge`: the HiPKI popup asks no last-try question, so no call it makes may
+        // spend the last try.
+        const service::CallContext context{s.id, s.origin, s.capabilities, received, false, {}};
+        auto done = completionFor(s, id, std::string(kHipkiCallMethod), received);
+        hipki->call(context, params["package"],
+                    [done](json response) { completeHipki(done, std::move(response)); });
     }
 
     // From now on the bridge connection is judged as `origin`: its allow-list entry's

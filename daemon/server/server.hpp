@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "server/listeners.hpp"
 #include "service/api.hpp"
 #include "service/config.hpp"
+#include "service/hipki/adapter.hpp"
 
 namespace tk::server {
 
@@ -19,6 +21,9 @@ struct ServerSettings {
     // false: requests of pages (direct connections) that carry a PIN or PUK are refused
     // (PAGE_PIN_REFUSED); the bridge window refuses those it would relay and asks itself.
     bool pagePins = true;
+    // Set: the HiPKI endpoint is enabled and bridge connections may send hipki.call
+    // (docs/hipki.md).
+    std::optional<service::hipki::AdapterOptions> hipki;
 };
 
 // The WebSocket API of PROTOCOL.md on libwebsockets: loopback listeners (one vhost each),

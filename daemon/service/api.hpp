@@ -24,6 +24,15 @@ struct ApiError {
     nlohmann::json data = nlohmann::json::object();
 };
 
+// Per-call options that only an in-process adapter sets (the HiPKI endpoint, docs/hipki.md),
+// never a request's JSON: the extra signed attributes of a CMS signature and the DES-EDE3-CBC
+// envelopes of its portals.
+struct CallExtensions {
+    std::optional<std::string> cmsRandomNonce;
+    std::optional<std::string> cmsCardSerialNumber;
+    bool allowDesEde3Envelope = false;
+};
+
 // Everything a method needs to know about the caller. The origin is the one from the
 // WebSocket handshake, never a value from the page.
 struct CallContext {
@@ -35,6 +44,7 @@ struct CallContext {
     // `origin`). That window drops every `lastAttempt` of the page and sets it only after the
     // user confirmed the last try in it.
     bool viaBridge = false;
+    CallExtensions extensions;
 };
 
 // Called exactly once per call, from any thread: either a result object or an error.

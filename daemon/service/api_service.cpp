@@ -556,6 +556,12 @@ void ApiService::sign(Request& request) {
             cmsRequest->content = *data;
         }
         cmsRequest->signingTime = signingTime;
+        const CallExtensions& extensions = request.context.extensions;
+        if (extensions.cmsRandomNonce) {
+            cmsRequest->randomNonce =
+                card::Bytes(extensions.cmsRandomNonce->begin(), extensions.cmsRandomNonce->end());
+        }
+        cmsRequest->cardSerialNumber = extensions.cmsCardSerialNumber;
         auto pinInput =
             std::make_shared<card::PinInput>(keyPinInput(pin, request.secrets.pin, lastAttempt));
         const bool cmsPinpadEntry = pin && !pinInput->pin;
@@ -644,10 +650,12 @@ void ApiService::decrypt(Request& request) {
         }
         return ApiFailure(Reason::DecryptFailed, {});
     };
+    crypto::CmsDecryptOptions cmsOptions;
+    cmsOptions.allowDesEde3 = request.context.extensions.allowDesEde3Envelope;
     if (cmsForm) {
         // Type, recipient and algorithms are checked before the card is touched.
         try {
-            crypto::checkEnvelope(key.certificate->entry.der, *cmsDer);
+            crypto::checkEnvelope(key.certificate->entry.der, *cmsDer, cmsOptions);
         } catch (const crypto::CmsError& e) {
             throw cmsFailure(e);
         }
@@ -667,12 +675,12 @@ void ApiService::decrypt(Request& request) {
         const bool cmsPinpadEntry = pin && !pinInput->pin;
         request.submit(*this, key.target, pin ? card::AfterReset::Report : card::AfterReset::Rerun,
                        cmsPinpadEntry,
-                       [cms, pinInput, cmsFailure, slot = key.certificate->entry.slot,
+                       [cms, pinInput, cmsFailure, cmsOptions, slot = key.certificate->entry.slot,
                         der = key.certificate->entry.der](card::Token& token) -> nlohmann::json {
                            crypto::TokenKeyOperations operations(token, slot, std::move(*pinInput));
                            try {
                                const card::SecureBytes plaintext =
-                                   crypto::cmsDecrypt(operations, der, *cms);
+                                   crypto::cmsDecrypt(operations, der, *cms, cmsOptions);
                                return {{"data", encodeBase64(plaintext)}};
                            } catch (const crypto::CmsError& e) {
                                throw cmsFailure(e);

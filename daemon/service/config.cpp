@@ -246,7 +246,7 @@ class TomlReader {
         config.sourceFile = file_;
         onlyKeys(root,
                  {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
-                  "pkcs11", "pin", "state_directory"},
+                  "pkcs11", "pin", "hipki", "state_directory"},
                  {});
         if (const toml::node* node = root.get("pkcs11")) {
             readPkcs11(table(*node, "pkcs11"), config);
@@ -273,6 +273,9 @@ class TomlReader {
                 config.pagePins = boolean(*value, "pin.page_supplied");
             }
         }
+        if (const toml::node* node = root.get("hipki")) {
+            readHipki(table(*node, "hipki"), config.hipki);
+        }
         if (const toml::node* node = root.get("limits")) {
             readLimits(table(*node, "limits"), config.limits);
         }
@@ -286,6 +289,30 @@ class TomlReader {
     }
 
   private:
+    void readHipki(const toml::table& hipki, HipkiConfig& config) const {
+        onlyKeys(hipki, {"enabled", "server_version", "port"}, "[hipki]");
+        if (const toml::node* value = hipki.get("port")) {
+            const auto port = value->value<std::int64_t>();
+            if (!port || *port < 1 || *port > 65535) {
+                fail(value->source(), "hipki.port must be 1-65535");
+            }
+            config.port = static_cast<std::uint16_t>(*port);
+        }
+        if (const toml::node* value = hipki.get("enabled")) {
+            config.enabled = boolean(*value, "hipki.enabled");
+        }
+        if (const toml::node* value = hipki.get("server_version")) {
+            config.serverVersion = string(*value, "hipki.server_version");
+            const bool printable =
+                std::all_of(config.serverVersion.begin(), config.serverVersion.end(),
+                            [](char c) { return c > 0x20 && c < 0x7f; });
+            if (config.serverVersion.empty() || config.serverVersion.size() > 32 || !printable) {
+                fail(value->source(),
+                     "hipki.server_version must be 1-32 printable ASCII characters");
+            }
+        }
+    }
+
     void readPkcs11(const toml::table& pkcs11, Config& config) const {
         onlyKeys(pkcs11, {"modules", "prefer"}, "[pkcs11]");
         if (const toml::node* node = pkcs11.get("modules")) {

@@ -38,6 +38,16 @@ struct Limits {
     std::size_t maxParameterBytes = 0;
 };
 
+// [hipki] (docs/hipki.md): the HiPKI dialect for the portals that speak it.
+struct HipkiConfig {
+    bool enabled = false;
+    // What the pages compare against their minimum versions (as strings).
+    std::string serverVersion = "1.3.4.103328";
+    // The HiPKI listener: 127.0.0.1 and ::1 on this port (the portals use 61161; another port
+    // only for tests).
+    std::uint16_t port = 61161;
+};
+
 struct Config {
     std::vector<ListenerConfig> listeners{ListenerConfig{}};
     std::vector<OriginEntry> origins;
@@ -57,6 +67,7 @@ struct Config {
     // state_directory: where the daemon keeps what it learns between runs (PUK counters).
     // $STATE_DIRECTORY (systemd's StateDirectory=) wins over it; see service/state/.
     std::optional<std::string> stateDirectory;
+    HipkiConfig hipki;
     std::optional<std::string> sourceFile;  // where it was loaded from, for messages
 };
 

@@ -307,6 +307,42 @@ export interface RegisterResult {
 
 // ---------- events ----------
 
+/** hipki.call (bridge connections of the HiPKI popup page, docs/hipki.md): the package as the
+ * portal posted it; every value a string. */
+export interface HipkiPackage {
+  func: 'MakeSignature' | 'DecryptData' | 'GetUserCert' | 'CheckEnvir';
+  [member: string]: string;
+}
+export interface HipkiCallParams { package: HipkiPackage }
+export interface HipkiCertificate {
+  certb64: Base64;
+  label: string;
+  usage: 'digitalSignature' | 'keyEncipherment|dataEncipherment';
+  subjectDN: string;
+  issuerDN: string;
+  sn: string;
+  /** Unix seconds. */
+  notBeforeT: number;
+  notAfterT: number;
+}
+export interface HipkiSlot {
+  slotDescription: string;
+  token: null | { serialNumber: string; certs?: HipkiCertificate[] };
+}
+/** The HiPKI response object: failures are ret_code values (0 on success). */
+export interface HipkiResponse {
+  func: string;
+  ret_code: number;
+  last_error: number;
+  message: string;
+  serverVersion: string;
+  signature?: Base64;
+  certb64?: Base64;
+  cardSN?: string;
+  plain?: string;
+  slots?: HipkiSlot[];
+}
+
 export type EventType = 'reader.added' | 'reader.removed' | 'card.inserted' | 'card.removed';
 
 export interface ReaderAddedEvent { type: 'reader.added'; reader: string }

@@ -341,6 +341,46 @@ TEST_F(Cms, Sign_SignedAttributes_SigningTimeOnlyWhenAskedEssV2Always) {
     }
 }
 
+// The HiPKI dialect's extra signed attributes: randomNonce (an OCTET STRING) and the card
+// serial number (a UTF8String), each present only when asked, in a signature OpenSSL verifies.
+TEST_F(Cms, Sign_RandomNonceAndCardSerialAttributes_OnlyWhenAsked) {
+    for (const bool extras : {true, false}) {
+        auto token = tokenWith("RSA-2048");
+        crypto::TokenKeyOperations operations(*token, "9c", pin());
+        crypto::CmsSignRequest request;
+        request.digest = crypto::digest(HashAlgorithm::Sha256, toBytes(kContent));
+        request.content = toBytes(kContent);
+        if (extras) {
+            request.randomNonce = toBytes("nonce-1234");
+            request.cardSerialNumber = "TW0123456789";
+        }
+        const Bytes der = crypto::cmsSign(operations, key("RSA-2048").certificate, request);
+        EXPECT_EQ(verify(der, kContent, false), 0) << verifyLog();
+        std::unique_ptr<CMS_ContentInfo, decltype(&CMS_ContentInfo_free)> cms(parseCms(der),
+                                                                              CMS_ContentInfo_free);
+        ASSERT_TRUE(cms);
+        CMS_SignerInfo* signer = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms.get()), 0);
+        std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> nonceOid(
+            OBJ_txt2obj("1.2.840.113549.1.9.25.3", 1), ASN1_OBJECT_free);
+        std::unique_ptr<ASN1_OBJECT, decltype(&ASN1_OBJECT_free)> serialOid(
+            OBJ_txt2obj("2.16.886.1.100.2.204", 1), ASN1_OBJECT_free);
+        const auto* nonce = static_cast<ASN1_OCTET_STRING*>(
+            CMS_signed_get0_data_by_OBJ(signer, nonceOid.get(), -3, V_ASN1_OCTET_STRING));
+        const auto* serial = static_cast<ASN1_STRING*>(
+            CMS_signed_get0_data_by_OBJ(signer, serialOid.get(), -3, V_ASN1_UTF8STRING));
+        EXPECT_EQ(nonce != nullptr, extras);
+        EXPECT_EQ(serial != nullptr, extras);
+        if (extras && nonce != nullptr && serial != nullptr) {
+            EXPECT_EQ(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(nonce)),
+                                  ASN1_STRING_length(nonce)),
+                      "nonce-1234");
+            EXPECT_EQ(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
+                                  ASN1_STRING_length(serial)),
+                      "TW0123456789");
+        }
+    }
+}
+
 TEST_F(Cms, Sign_CardErrorPassesThroughUnchanged) {
     auto token = tokenWith("RSA-2048");
     token->failNext = std::make_exception_ptr(card::PinIncorrect(2));
@@ -477,6 +517,20 @@ TEST_F(Cms, Decrypt_TripleDesContent_UnsupportedWithoutTheCard) {
     auto token = tokenWith("RSA-2048");
     EXPECT_EQ(decryptError(*token, "RSA-2048", cms), crypto::CmsError::Kind::Unsupported);
     EXPECT_EQ(token->operations, 0);
+}
+
+// DES-EDE3-CBC only for a caller that opts in per call (the HiPKI endpoint).
+TEST_F(Cms, Decrypt_TripleDesContent_AcceptedOnlyWithThePerCallOption) {
+    const Bytes cms = envelope(key("RSA-2048").certificate, kSecret, "-des3");
+    auto token = tokenWith("RSA-2048");
+    crypto::CmsDecryptOptions options;
+    options.allowDesEde3 = true;
+    crypto::checkEnvelope(key("RSA-2048").certificate, cms, options);
+    crypto::TokenKeyOperations operations(*token, "9c", pin());
+    const card::SecureBytes plaintext =
+        crypto::cmsDecrypt(operations, key("RSA-2048").certificate, cms, options);
+    EXPECT_EQ(std::string(plaintext.begin(), plaintext.end()), kSecret);
+    EXPECT_THROW(crypto::checkEnvelope(key("RSA-2048").certificate, cms), crypto::CmsError);
 }
 
 TEST_F(Cms, Decrypt_WrongPrivateKeyOrCorruptContent_DecryptFailed) {

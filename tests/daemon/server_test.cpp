@@ -168,13 +168,16 @@ class ServerTest : public ::testing::Test {
   protected:
     void SetUp() override { startServer(); }
 
-    void startServer(service::Limits limits = {}, bool pagePins = true) {
+    void startServer(service::Limits limits = {}, bool pagePins = true, bool hipki = false) {
         port_ = freePort();
         server::ServerSettings settings;
         settings.listeners = {service::ListenerConfig{"localhost", port_, {}, {}}};
         settings.limits = limits;
         settings.version = "0.1.0";
         settings.pagePins = pagePins;
+        if (hipki) {
+            settings.hipki = service::hipki::AdapterOptions{"1.3.4.103328"};
+        }
         server_ = std::make_unique<server::Server>(
             api_, settings,
             lookupOf({{kPortal, Capabilities::defaults()}, {kAdmin, Capabilities::all()}}));
@@ -420,6 +423,43 @@ TEST_F(ServerTest, PagePinsOff_PageRequestsWithSecretsRefused_BridgeToldAndItsPi
     EXPECT_EQ(reasonOf(bridge->call("sign", {{"certificateId", "c"}, {"pin", "123456"}})),
               "NO_CARD");
     EXPECT_EQ(api_.callCount(), 2);
+}
+
+TEST_F(ServerTest, HipkiCall_OnlyOnAnAttachedBridgeWithHipkiEnabled) {
+    const std::string own = "http://127.0.0.1:" + std::to_string(port_);
+    const json check{{"package", {{"func", "CheckEnvir"}}}};
+    auto bridge = client(own);
+    ASSERT_TRUE(bridge->call("bridge.attach", {{"origin", kPortal}}).contains("result"));
+    EXPECT_EQ(reasonOf(bridge->call("hipki.call", check)), "METHOD_NOT_FOUND");  // not enabled
+
+    server_.reset();
+    startServer({}, true, true);
+    const std::string ownNow = "http://127.0.0.1:" + std::to_string(port_);
+    auto portal = client(kPortal);
+    EXPECT_EQ(reasonOf(portal->call("hipki.call", check)), "METHOD_NOT_FOUND");
+    auto waiting = client(ownNow);
+    EXPECT_EQ(reasonOf(waiting->call("hipki.call", check)), "NOT_ATTACHED");
+    EXPECT_EQ(api_.callCount(), 0);
+
+    ASSERT_TRUE(waiting->call("bridge.attach", {{"origin", kPortal}}).contains("result"));
+    json r = waiting->call("hipki.call", {{"package", "CheckEnvir"}});
+    EXPECT_EQ(reasonOf(r), "INVALID_PARAMS");
+    EXPECT_EQ(r["error"]["data"]["field"], "package");
+    r = waiting->call("hipki.call", {{"package", {{"func", "CheckEnvir"}}}, {"as", kAdmin}});
+    EXPECT_EQ(r["error"]["data"]["field"], "as");
+
+    r = waiting->call("hipki.call", check);
+    EXPECT_EQ(r["result"], (json{{"func", "pkcs11info"},
+                                 {"ret_code", 0},
+                                 {"last_error", 0},
+                                 {"message", ""},
+                                 {"serverVersion", "1.3.4.103328"},
+                                 {"slots", json::array()}}));
+    // The service saw the attached origin.
+    r = waiting->call("hipki.call", {{"package", {{"func", "MakeSignature"}, {"tbs", "x"}}}});
+    EXPECT_EQ(r["result"]["func"], "sign");
+    EXPECT_EQ(r["result"]["ret_code"], 0x76000006);  // the scripted NO_CARD of certificates.list
+    EXPECT_EQ(r["result"]["message"], "No card");
 }
 
 TEST_F(ServerTest, Bridge_AttachFromAPortalConnection_MethodNotFound) {

@@ -57,6 +57,11 @@ if [ "${TK_E2E_PAGE_PINS:-}" = 0 ]; then
     printf '[pin]\npage_supplied = false\n' >"$work/tenderkeyd.toml"
     config_args=(--config "$work/tenderkeyd.toml")
 fi
+# TK_E2E_HIPKI=1: the HiPKI dialect's listener on 61161 (the namespace's own).
+if [ "${TK_E2E_HIPKI:-}" = 1 ]; then
+    printf '[hipki]\nenabled = true\n' >"$work/tenderkeyd.toml"
+    config_args=(--config "$work/tenderkeyd.toml")
+fi
 ca_args=(--ca "$TK_VCARD_CA_0")
 [ -z "${TK_VCARD_CA_1:-}" ] || ca_args+=(--ca "$TK_VCARD_CA_1")
 daemon_args=()

@@ -124,6 +124,21 @@ TEST_F(ConfigFile, StateDirectory_AbsolutePathLoads_RelativeRefused) {
     expectError("\nstate_directory = \"state\"\n", 2, "state_directory must be an absolute path");
 }
 
+TEST_F(ConfigFile, Hipki_OffByDefault_EnabledAndServerVersion) {
+    Config config = loadConfigFile(write(""));
+    EXPECT_FALSE(config.hipki.enabled);
+    EXPECT_EQ(config.hipki.serverVersion, "1.3.4.103328");
+    config = loadConfigFile(write("[hipki]\nenabled = true\nserver_version = \"1.3.5.1\"\n"));
+    EXPECT_TRUE(config.hipki.enabled);
+    EXPECT_EQ(config.hipki.serverVersion, "1.3.5.1");
+    expectError("[hipki]\nserver_version = \"\"\n", 2, "hipki.server_version must be");
+    expectError("[hipki]\nenabled = \"yes\"\n", 2, "hipki.enabled");
+    EXPECT_EQ(config.hipki.port, 61161);
+    EXPECT_EQ(loadConfigFile(write("[hipki]\nport = 62000\n")).hipki.port, 62000);
+    expectError("[hipki]\nport = 0\n", 2, "hipki.port must be 1-65535");
+    expectError("[hipki]\nlocal_programs = []\n", 2, "local_programs");
+}
+
 TEST_F(ConfigFile, EmptyFileGivesTheDefaults) {
     const Config config = loadConfigFile(write(""));
     ASSERT_EQ(config.listeners.size(), 1u);

@@ -301,6 +301,9 @@ const STATIC = {
   '/portal.css': [path.join(here, 'portal.css'), 'text/css; charset=utf-8'],
   '/tenderkey/tenderkey.js': [path.join(clientDir, 'tenderkey.js'), 'text/javascript; charset=utf-8'],
   '/tenderkey/messages.js': [path.join(clientDir, 'messages.js'), 'text/javascript; charset=utf-8'],
+  // A page written the way the HiPKI component's published sample pages are (docs/hipki.md).
+  '/hipki-sample.html': [path.join(here, 'hipki-sample.html'), 'text/html; charset=utf-8'],
+  '/hipki-sample.js': [path.join(here, 'hipki-sample.js'), 'text/javascript; charset=utf-8'],
 };
 
 function readBody(request, limit = 16 * 1024 * 1024) {
