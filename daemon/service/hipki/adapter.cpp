@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -49,14 +51,15 @@ std::string stringOf(const nlohmann::json& object, std::string_view name) {
 
 // "2026-01-02T03:04:05Z" (as certificates.list gives it) -> Unix seconds; 0 when unreadable.
 std::int64_t unixSeconds(const std::string& rfc3339) {
-    std::tm tm{};
-    if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
-                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    if (std::sscanf(rfc3339.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &s) != 6) {
         return 0;
     }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&tm));
+    using namespace std::chrono;
+    const sys_days date =
+        year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)};
+    const sys_seconds at = date + hours{h} + minutes{mi} + seconds{s};
+    return static_cast<std::int64_t>(at.time_since_epoch().count());
 }
 
 // One call in progress: what the package asked and where the answer goes.
