@@ -489,6 +489,52 @@ TEST_F(Daemon, StateDirectory_GroupWritableDocument_DaemonRefusesToStart) {
     ASSERT_EQ(::chmod(document.c_str(), 0600), 0);
 }
 
+TEST_F(Daemon, PinRequired_CarriesThePinsTriesLeftAndNeverSendsAPin) {
+    auto signer = connect(kSigner);
+    const auto cert = certificate(*signer, "9c");
+    const json digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const auto signWithout = [&] {
+        return signer->call("sign", {{"certificateId", cert["id"]}, {"digest", digest}});
+    };
+    const auto verifiesWithPin = [] {
+        const auto log = apduLog(0);
+        return std::count_if(log.begin(), log.end(), [](const std::string& l) {
+            return hasField(l, "ins=20") && !hasField(l, "lc=0 ");
+        });
+    };
+    const auto sentBefore = verifiesWithPin();
+    const auto first = signWithout();
+    expectError(first, "PIN_REQUIRED");
+    EXPECT_EQ(first["error"]["data"], (json{{"reason", "PIN_REQUIRED"}, {"retriesLeft", 3}}));
+    EXPECT_EQ(verifiesWithPin(), sentBefore) << "only the counter is read, no PIN is presented";
+
+    expectError(signer->call(
+                    "sign", {{"certificateId", cert["id"]}, {"pin", "654321"}, {"digest", digest}}),
+                "PIN_INCORRECT");
+    EXPECT_EQ(signWithout()["error"]["data"]["retriesLeft"], 2);
+
+    auto manager = connect(kManager);
+    const std::string cardId = card(*manager)["id"];
+    const auto verify = manager->call("pin.verify", {{"cardId", cardId}});
+    expectError(verify, "PIN_REQUIRED");
+    EXPECT_EQ(verify["error"]["data"]["retriesLeft"], 2);
+    const auto change = manager->call("pin.change", {{"cardId", cardId}});
+    expectError(change, "PIN_REQUIRED");
+    EXPECT_EQ(change["error"]["data"]["retriesLeft"], 2);
+    // A missing PUK: the card cannot tell its counter.
+    const auto unblock = manager->call("pin.unblock", {{"cardId", cardId}});
+    expectError(unblock, "PIN_REQUIRED");
+    EXPECT_FALSE(unblock["error"]["data"].contains("retriesLeft"));
+
+    // A blocked PIN is not asked for.
+    for (int i = 0; i < 2; ++i) {
+        manager->call("pin.verify", {{"cardId", cardId}, {"pin", "654321"}, {"lastAttempt", true}});
+    }
+    const auto blocked = signWithout();
+    expectError(blocked, "PIN_BLOCKED");
+    EXPECT_EQ(blocked["error"]["data"]["retriesLeft"], 0);
+}
+
 TEST_F(Daemon, LastAttempt_FromOriginWithoutManage_PinLastAttemptAndPinNeverSent) {
     // A page that may sign tries to block the card: wrong PIN with lastAttempt, three times.
     auto signer = connect(kSigner);

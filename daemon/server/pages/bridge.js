@@ -237,7 +237,8 @@
       return;
     }
     // The PIN is asked here, in this window, and sent to the daemon only from here.
-    const turn = pinQueue.then(() => askPin(method, filtered));
+    const retriesLeft = first.error.data.retriesLeft;
+    const turn = pinQueue.then(() => askPin(method, filtered, retriesLeft));
     pinQueue = turn.catch(() => {});
     const entry = await turn;
     if (entry === null) {
@@ -264,22 +265,19 @@
     return hex.match(/.{1,4}/g).join(' ');
   }
 
-  // What the user is asked to approve: the certificate, the tries left and what is signed or
-  // opened, read from the daemon by this window (never from the opener's words).
-  async function pinFacts(method, params) {
-    const facts = { subject: t('contentNone'), tries: null, content: t('contentNone') };
-    let cardId = params.cardId;
+  // What the user is asked to approve: the certificate, the tries left (from the daemon's
+  // PIN_REQUIRED answer) and what is signed or opened, read from the daemon by this window
+  // (never from the opener's words).
+  async function pinFacts(method, params, retriesLeft) {
+    const facts = {
+      subject: t('contentNone'),
+      tries: Number.isInteger(retriesLeft) ? retriesLeft : null,
+      content: t('contentNone'),
+    };
     if (params.certificateId) {
       const list = await daemonCall('certificates.list', {});
       const cert = list?.result?.certificates?.find((c) => c.id === params.certificateId);
-      if (cert) {
-        facts.subject = cert.subject;
-        cardId = cert.cardId;
-      }
-    }
-    if (cardId) {
-      const status = await daemonCall('pin.status', { cardId });
-      if (status?.result) facts.tries = status.result.retriesLeft;
+      if (cert) facts.subject = cert.subject;
     }
     try {
       if (method === 'sign' && typeof params.data === 'string') {
@@ -301,14 +299,15 @@
   // Grows the window so that everything it shows is visible without scrolling.
   function fitWindow() {
     const missing = document.documentElement.scrollHeight - window.innerHeight;
-    if (missing > 0) {
-      try { window.resizeBy(0, missing + 8); } catch { /* the browser may refuse */ }
+    const missingWidth = document.documentElement.scrollWidth - window.innerWidth;
+    if (missing > 0 || missingWidth > 0) {
+      try { window.resizeBy(Math.max(0, missingWidth), Math.max(0, missing) + 8); } catch { /* the browser may refuse */ }
     }
   }
 
   // Shows the PIN dialog; resolves with {pin, lastAttempt} or null when the user cancels.
-  async function askPin(method, params) {
-    const facts = await pinFacts(method, params);
+  async function askPin(method, params, retriesLeft) {
+    const facts = await pinFacts(method, params, retriesLeft);
     const dialog = $('pin-dialog');
     $('pin-title').textContent = t('pinTitle');
     $('pin-origin-label').textContent = t('pinOrigin');
