@@ -269,7 +269,7 @@ std::optional<nlohmann::json> ApiService::dispatch(Request& request) {
     if (method == nullptr) {
         throw ApiFailure(Reason::MethodNotFound, request.method);
     }
-    if (!request.context.capabilities.has(method->capability)) {
+    if (!admits(request.context.capabilities, *method)) {
         throw ApiFailure(Reason::NotPermitted, {},
                          {{"capability", capabilityName(method->capability)}});
     }
@@ -538,6 +538,11 @@ void ApiService::sign(Request& request) {
         throw invalidParams("signatureEncoding", "signatureEncoding is for raw ECDSA only");
     }
 
+    // sign-cms (a user's consent) covers CMS SignedData only.
+    if (!cmsFormat && !request.context.capabilities.has(Capability::Sign)) {
+        throw ApiFailure(Reason::NotPermitted, "this origin may sign only in CMS format",
+                         {{"capability", capabilityName(Capability::Sign)}});
+    }
     const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
     if (!key.uses.sign) {
         throw ApiFailure(Reason::KeyUsage, {});

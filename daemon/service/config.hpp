@@ -57,6 +57,10 @@ struct Config {
     // state_directory: where the daemon keeps what it learns between runs (PUK counters).
     // $STATE_DIRECTORY (systemd's StateDirectory=) wins over it; see service/state/.
     std::optional<std::string> stateDirectory;
+    // [consent]: the user may allow origins without an entry in the bridge window.
+    bool consentEnabled = true;
+    std::vector<std::string> consentDeny;   // never offered (origins or wildcard patterns)
+    int consentDays = 180;                  // an "Always allow" lasts this long
     std::optional<std::string> sourceFile;  // where it was loaded from, for messages
 };
 

@@ -38,10 +38,11 @@ export type Reason = DaemonReason | ClientReason;
 
 export type Outcome = 'unknown' | 'none';
 /**
+ * 'sign-cms': `sign` with format 'cms' only, what a user's consent in the bridge window grants.
  * 'sign-raw': a raw signature with a key that both signs and registers (the signing key of a
  * PKCS#11 token without a register key); only an administrator's configuration grants it.
  */
-export type Capability = 'read' | 'sign' | 'decrypt' | 'register' | 'manage' | 'sign-raw';
+export type Capability = 'read' | 'sign' | 'decrypt' | 'register' | 'manage' | 'sign-raw' | 'sign-cms';
 
 /** error.data: `reason` plus the members of its reason (protocol/README.md section 8). */
 export interface ErrorData {
