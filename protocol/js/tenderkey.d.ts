@@ -63,6 +63,10 @@ export interface ErrorData {
   limit?: number;
   /** AMBIGUOUS_CARD: the readers that hold a card with the id the request names (two or more) */
   readers?: string[];
+  /** ORIGIN_NOT_ALLOWED (bridge.attach): the user may allow the origin in the bridge window */
+  consent?: true;
+  /** ORIGIN_NOT_ALLOWED with consent: the registrable domain of the origin's host */
+  registrableDomain?: string;
   /** CONNECTION_CLOSED: the WebSocket close code */
   closeCode?: number;
   [member: string]: unknown;
