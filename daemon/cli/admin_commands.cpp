@@ -588,13 +588,10 @@ void runOriginsList(const CommandLine& line) {
                                  {"expires", service::formatUtc(record.granted + days)},
                                  {"expired", now - record.granted >= days}});
         }
-        json origins = originsJson(loaded.config.origins);
-        for (auto& entry : origins) {
-            entry["source"] = "administrator";
-        }
+        // "origins": the administrator's entries, as before; "consented": the users'.
         printJson({{"config", path},
                    {"fromFile", loaded.fromFile},
-                   {"origins", origins},
+                   {"origins", originsJson(loaded.config.origins)},
                    {"stateDirectory", consent.directory.string()},
                    {"consentEnabled", loaded.config.consentEnabled},
                    {"consented", consented}});
