@@ -757,6 +757,7 @@ struct Server::Impl {
         }
         if (!capabilities) {
             const auto offer = consent ? consent->offer(origin) : std::nullopt;
+            s.offered.clear();  // an offer stands only until the next attach
             json data = json::object();
             if (offer) {
                 s.offered = origin;

@@ -497,6 +497,10 @@ TEST_F(ConsentServerTest, NotOffered_ConsentMessageRefused) {
         EXPECT_EQ(refused["error"]["data"], (json{{"reason", "ORIGIN_NOT_ALLOWED"}})) << origin;
         EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "once"}})), "NOT_ATTACHED");
     }
+    // An offer stands only until the next attach on the connection.
+    EXPECT_EQ(b->call("bridge.attach", {{"origin", kShop}})["error"]["data"]["consent"], true);
+    b->call("bridge.attach", {{"origin", "https://evil.example.com"}});
+    EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "once"}})), "NOT_ATTACHED");
     // A page's own connection knows no bridge.consent.
     auto portal = client(kPortal);
     EXPECT_EQ(reasonOf(portal->call("bridge.consent", {{"decision", "once"}})), "METHOD_NOT_FOUND");
