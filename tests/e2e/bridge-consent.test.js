@@ -1,8 +1,8 @@
 // Consent for an origin the administrator did not list: the portal (a public https site) is
 // not in the allow-list, so the bridge window asks the user. Deny answers NOT_PERMITTED; Allow
 // once admits this window only; Always allow is stored in the daemon's state directory, listed
-// and removable with `tenderkey origins`, and expires; a consented origin gets read, register
-// and CMS signing, never raw signatures or decryption; a press that began before the buttons
+// and removable with `tenderkey origins`, and expires; a consented origin may read but gets no
+// raw signature and no decryption (sign-cms only); a press that began before the buttons
 // became active does not approve.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -116,7 +116,7 @@ test('input before activation restarts the delay', async () => {
   await popup.click('#consent-deny');
 });
 
-test('Allow once: this window only, with read, register and CMS signing but no raw signature or decryption', async () => {
+test('Allow once: this window only; certificates readable, raw signatures and decryption refused', async () => {
   const popup = await consentDialog(await openBridgeWindow());
   await popup.waitForSelector('body[data-consent="active"]');
   await popup.click('#consent-once');
