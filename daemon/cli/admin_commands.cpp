@@ -3,6 +3,8 @@
 #include <pwd.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +26,7 @@
 #include "crypto/certificate.hpp"
 #include "pcsc/context.hpp"
 #include "pcsc/errors.hpp"
+#include "service/consent.hpp"
 
 namespace tk::cli {
 namespace {
@@ -547,17 +550,68 @@ void runStatus(const CommandLine& line) {
 
 // ---------------------------------------------------------------------------------- origins
 
+namespace {
+
+// The consents users gave in the bridge window, in the daemon's state directory (the same
+// resolution as the daemon's; run as the daemon's user, whose directory it is).
+struct ConsentView {
+    std::filesystem::path directory;
+    std::shared_ptr<service::ConsentRecords> records;
+};
+
+ConsentView consentRecords(const service::Config& config) {
+    const auto directory = service::state::resolveStateDirectory(config.stateDirectory);
+    return {directory, std::make_shared<service::ConsentRecords>(
+                           service::state::StateDirectory::open(directory))};
+}
+
+std::string dateOf(std::chrono::system_clock::time_point when) {
+    return service::formatUtc(when).substr(0, 10);
+}
+
+}  // namespace
+
+// Administrator entries first (the configuration file), then the users' consents, each marked.
 void runOriginsList(const CommandLine& line) {
     const std::string path = configPath(line);
     const LoadedConfig loaded = loadConfigLikeDaemon(path, line.value("config").has_value());
+    const ConsentView consent = consentRecords(loaded.config);
+    const auto days = std::chrono::days{loaded.config.consentDays};
+    const auto now = std::chrono::system_clock::now();
+    const std::string consentCapabilities = capabilityList(service::Capabilities::consented());
     if (line.has("json")) {
+        json consented = json::array();
+        for (const auto& record : consent.records->list()) {
+            consented.push_back({{"origin", record.origin},
+                                 {"source", "consent"},
+                                 {"granted", service::formatUtc(record.granted)},
+                                 {"expires", service::formatUtc(record.granted + days)},
+                                 {"expired", now - record.granted >= days}});
+        }
+        // "origins": the administrator's entries, as before; "consented": the users'.
         printJson({{"config", path},
                    {"fromFile", loaded.fromFile},
-                   {"origins", originsJson(loaded.config.origins)}});
+                   {"origins", originsJson(loaded.config.origins)},
+                   {"stateDirectory", consent.directory.string()},
+                   {"consentEnabled", loaded.config.consentEnabled},
+                   {"consented", consented}});
         return;
     }
-    std::cout << path << (loaded.fromFile ? "" : " (absent: defaults)") << "\n"
+    std::cout << path << (loaded.fromFile ? "" : " (absent: defaults)") << " [administrator]\n"
               << originsText(loaded.config.origins);
+    std::cout << (consent.directory / "consent.json").string()
+              << " [consent: allowed by the user in the bridge window"
+              << (loaded.config.consentEnabled ? "" : "; consent is disabled") << "]\n";
+    const auto records = consent.records->list();
+    for (const auto& record : records) {
+        const bool expired = now - record.granted >= days;
+        std::cout << "  " << record.origin << "  " << consentCapabilities << "  consented "
+                  << dateOf(record.granted) << (expired ? ", expired " : ", expires ")
+                  << dateOf(record.granted + days) << "\n";
+    }
+    if (records.empty()) {
+        std::cout << "  (none)\n";
+    }
 }
 
 namespace {
@@ -627,6 +681,31 @@ void runOriginsRemove(const CommandLine& line) {
     const OriginArgument origin = parseOriginOperand(operand);
     reloadModeFrom(line.value("reload"));
     const std::string path = configPath(line);
+    // A user's consent of that origin goes too; the daemon reads the consents afresh at every
+    // bridge.attach, so no reload is needed for it.
+    const LoadedConfig loaded = loadConfigLikeDaemon(path, line.value("config").has_value());
+    const ConsentView consent = consentRecords(loaded.config);
+    const bool consentRemoved = consent.records->remove(origin.entry.pattern);
+    const bool listed = std::any_of(
+        loaded.config.origins.begin(), loaded.config.origins.end(),
+        [&](const service::OriginEntry& e) { return e.pattern == origin.entry.pattern; });
+    if (consentRemoved && !listed) {
+        if (line.has("json")) {
+            printJson({{"config", path},
+                       {"action", "removed"},
+                       {"origin", origin.entry.pattern},
+                       {"source", "consent"},
+                       {"reload", nullptr}});
+        } else {
+            std::cout << origin.entry.pattern << " consent removed from "
+                      << (consent.directory / "consent.json").string() << "\n";
+        }
+        return;
+    }
+    if (consentRemoved && !line.has("json")) {
+        std::cout << origin.entry.pattern << " consent removed from "
+                  << (consent.directory / "consent.json").string() << "\n";
+    }
     const EditResult result = removeOrigin(path, origin.entry.pattern);
     reportEdit(line, path, origin.entry.pattern, result);
 }

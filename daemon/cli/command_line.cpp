@@ -105,7 +105,10 @@ const std::vector<CommandSpec> kSpecs = {
      {"config"},
      "origins list [--config FILE]",
      "The origin allow-list of the daemon's configuration (default\n"
-     "/etc/tenderkey/tenderkeyd.toml) with each entry's capabilities.\n"},
+     "/etc/tenderkey/tenderkeyd.toml) with each entry's capabilities, marked [administrator],\n"
+     "then the origins users allowed in the bridge window (the daemon's state directory,\n"
+     "consent.json), marked [consent], with the date given and when each expires. Run it as\n"
+     "the daemon's user (sudo -u tenderkey) to read the system daemon's state directory.\n"},
     {"origins",
      "add",
      {"config", "reload"},
@@ -122,7 +125,9 @@ const std::vector<CommandSpec> kSpecs = {
      {"config", "reload"},
      "origins remove ORIGIN [--config FILE] [--reload MODE]",
      "Removes ORIGIN's [[origins]] table from the configuration and asks the daemon to reload;\n"
-     "pages of that origin that are connected are disconnected (1008). See origins add.\n"},
+     "pages of that origin that are connected are disconnected (1008). See origins add. A\n"
+     "user's consent for ORIGIN (origins list, [consent]) is removed too; the next bridge\n"
+     "window of that origin asks again.\n"},
     {"doctor",
      "",
      {"config"},

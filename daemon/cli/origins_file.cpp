@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 
 constexpr service::Capability kAllCapabilities[] = {
     service::Capability::Read,     service::Capability::Sign,   service::Capability::Decrypt,
-    service::Capability::Register, service::Capability::Manage, service::Capability::SignRaw};
+    service::Capability::Register, service::Capability::Manage, service::Capability::SignRaw,
+    service::Capability::SignCms};
 
 std::vector<std::string> splitLines(const std::string& text) {
     std::vector<std::string> lines;

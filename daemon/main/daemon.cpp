@@ -12,6 +12,7 @@
 #include "main/logging.hpp"
 #include "server/server.hpp"
 #include "service/api_service.hpp"
+#include "service/consent.hpp"
 #include "service/origin_policy.hpp"
 #include "service/state/state_directory.hpp"
 
@@ -173,11 +174,15 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
                 service::ListenerConfig{"localhost", config.hipki.port, {}, {}});
         }
         service = service::makeService(config, TK_VERSION);
-        server = std::make_unique<server::Server>(*service, settings, lookupOf(policy));
+        server = std::make_unique<server::Server>(*service, settings, lookupOf(policy),
+                                                  service::makeConsentPolicy(config));
     } catch (const server::ServerError& e) {
         spdlog::critical("{}", e.what());
         return kExitBadConfiguration;
     } catch (const service::state::StateError& e) {
+        spdlog::critical("{}", e.what());
+        return kExitBadConfiguration;
+    } catch (const service::ConfigError& e) {
         spdlog::critical("{}", e.what());
         return kExitBadConfiguration;
     }

@@ -42,6 +42,25 @@ BridgeStep refusal(std::string reason, nlohmann::json data = nlohmann::json::obj
     return step;
 }
 
+BridgeStep judgeConsent(const nlohmann::json& params) {
+    if (!params.is_object()) {
+        return refusal("INVALID_PARAMS");
+    }
+    for (const auto& [name, value] : params.items()) {
+        if (name != "decision") {
+            return refusal("INVALID_PARAMS", {{"field", name}});
+        }
+    }
+    const auto it = params.find("decision");
+    if (it == params.end() || !it->is_string() || (*it != "once" && *it != "always")) {
+        return refusal("INVALID_PARAMS", {{"field", "decision"}});
+    }
+    BridgeStep step;
+    step.kind = BridgeStep::Kind::Consent;
+    step.always = *it == "always";
+    return step;
+}
+
 }  // namespace
 
 std::vector<std::string> ownOrigins(const std::vector<Endpoint>& endpoints) {
@@ -83,7 +102,11 @@ BridgeStep judgeBridgeRequest(bool bridge, bool attached, std::string_view metho
         return {};
     }
     if (attached) {
-        return method == kAttachMethod ? refusal("ALREADY_ATTACHED") : BridgeStep{};
+        return method == kAttachMethod || method == kConsentMethod ? refusal("ALREADY_ATTACHED")
+                                                                   : BridgeStep{};
+    }
+    if (method == kConsentMethod) {
+        return judgeConsent(params);
     }
     if (method != kAttachMethod) {
         return refusal("NOT_ATTACHED");

@@ -29,17 +29,20 @@ bool isOwnOrigin(std::string_view origin, const std::vector<std::string>& own);
 // once; every other connection knows no `bridge.attach` (it is left to METHOD_NOT_FOUND).
 struct BridgeStep {
     enum class Kind {
-        PassOn,  // an ordinary request: on to the method table, as the connection's origin
-        Attach,  // attach the connection to `origin`, if its allow-list entry admits it
-        Refuse,  // answer `reason` with `data`
+        PassOn,   // an ordinary request: on to the method table, as the connection's origin
+        Attach,   // attach the connection to `origin`, if its allow-list entry admits it
+        Consent,  // the user's decision on the origin last offered for consent
+        Refuse,   // answer `reason` with `data`
     };
     Kind kind = Kind::PassOn;
     std::string origin;
+    bool always = false;  // Consent: "always" (stored), else "once" (this connection)
     std::string reason;
     nlohmann::json data = nlohmann::json::object();
 };
 
 inline constexpr std::string_view kAttachMethod = "bridge.attach";
+inline constexpr std::string_view kConsentMethod = "bridge.consent";
 
 // True when request params carry a PIN or PUK (pin, newPin, puk, newPuk), as a page typed it.
 bool carriesSecret(const nlohmann::json& params);
@@ -47,6 +50,9 @@ bool carriesSecret(const nlohmann::json& params);
 // `params` of bridge.attach: exactly {"origin": O}, O the canonical ASCII serialisation of an
 // http or https origin (as a browser's MessageEvent.origin gives it) that is not one of the
 // daemon's own. Anything else is INVALID_PARAMS naming the field.
+// `bridge.consent` (before attach only; whether an offer is open is the server's to judge):
+// exactly {"decision": "once" | "always"}. On any other connection both methods are passed on
+// and do not exist (METHOD_NOT_FOUND).
 BridgeStep judgeBridgeRequest(bool bridge, bool attached, std::string_view method,
                               const nlohmann::json& params, const std::vector<std::string>& own);
 

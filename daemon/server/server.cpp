@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -47,8 +48,10 @@ struct Session {
     lws* wsi = nullptr;
     std::string origin;  // the handshake's, or for a bridge connection the attached one
     service::Capabilities capabilities;
-    bool bridge = false;    // the handshake Origin is one of the daemon's own
-    bool attached = false;  // bridge only: bridge.attach succeeded
+    bool bridge = false;     // the handshake Origin is one of the daemon's own
+    bool attached = false;   // bridge only: bridge.attach succeeded
+    bool consented = false;  // attached by the user's consent, not an allow-list entry
+    std::string offered;     // bridge only: the origin last offered to the user for consent
     int inFlight = 0;
     std::deque<std::string> outgoing;  // each message preceded by LWS_PRE spare bytes
     MessageBuffer message;             // the message being reassembled from fragments
@@ -156,10 +159,12 @@ void spdlogEmit(int level, const char* line) {
 }  // namespace
 
 struct Server::Impl {
-    Impl(service::Api& api, ServerSettings settings, OriginLookup origins)
+    Impl(service::Api& api, ServerSettings settings, OriginLookup origins,
+         std::shared_ptr<const service::ConsentPolicy> consent)
         : api(api),
           settings(std::move(settings)),
           origins(std::move(origins)),
+          consent(std::move(consent)),
           endpoints(endpointsFor(this->settings.listeners)),
           own(ownOrigins(endpoints)),
           webSocketSources(ownWebSocketSources(endpoints)) {
@@ -170,7 +175,8 @@ struct Server::Impl {
 
     service::Api& api;
     ServerSettings settings;
-    OriginLookup origins;  // network thread once running
+    OriginLookup origins;                                   // network thread once running
+    std::shared_ptr<const service::ConsentPolicy> consent;  // null: no consent at all
     std::vector<Endpoint> endpoints;
     std::vector<std::string> own;               // the daemon's own origins (bridge connections)
     std::vector<std::string> webSocketSources;  // the pages' CSP connect-src
@@ -353,6 +359,9 @@ struct Server::Impl {
                 continue;  // acts for no origin yet
             }
             const auto capabilities = origins ? origins(s->origin) : std::nullopt;
+            if (!capabilities && s->consented) {
+                continue;  // the user's consent, not the allow-list, admits it
+            }
             if (!capabilities) {
                 requestClose(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "origin no longer allowed");
                 ++closed;
@@ -703,12 +712,16 @@ struct Server::Impl {
             hipkiCall(s, request.id, request.params, received);
             return;
         }
+        if (step.kind == BridgeStep::Kind::Consent) {
+            applyConsent(s, request.id, step.always, received);
+            return;
+        }
         const service::MethodInfo* method = service::findMethod(request.method);
         if (method == nullptr) {
             refuse(s, request.id, "METHOD_NOT_FOUND", request.method, received);
             return;
         }
-        if (!s.capabilities.has(method->capability)) {
+        if (!service::admits(s.capabilities, *method)) {
             refuse(s, request.id, "NOT_PERMITTED", request.method, received,
                    {{"capability", std::string(service::capabilityName(method->capability))}});
             return;
@@ -765,20 +778,75 @@ struct Server::Impl {
     // From now on the bridge connection is judged as `origin`: its allow-list entry's
     // capabilities, its name in registration tokens, system.info and the logs, and it is closed
     // when a reload removes that entry.
+    //
+    // An origin without an entry that the consent policy may offer is refused with
+    // ORIGIN_NOT_ALLOWED carrying `consent: true` (and the registrable domain to emphasise):
+    // the bridge window then asks the user and answers with bridge.consent, a message only the
+    // bridge's own script makes (it never relays bridge.*). A stored, unexpired "Always allow"
+    // attaches at once.
     void attach(Session& s, const json& id, const std::string& origin, Clock::time_point received) {
-        const auto capabilities = origins ? origins(origin) : std::nullopt;
+        auto capabilities = origins ? origins(origin) : std::nullopt;
+        bool consented = false;
+        if (!capabilities && consent && consent->granted(origin)) {
+            capabilities = service::Capabilities::consented();
+            consented = true;
+        }
         if (!capabilities) {
-            spdlog::info("connection {} bridge attach refused origin={}", s.id,
-                         service::clientText(origin));
-            refuse(s, id, "ORIGIN_NOT_ALLOWED", kAttachMethod, received);
+            const auto offer = consent ? consent->offer(origin) : std::nullopt;
+            s.offered.clear();  // an offer stands only until the next attach
+            json data = json::object();
+            if (offer) {
+                s.offered = origin;
+                data["consent"] = true;
+                if (offer->registrableDomain) {
+                    data["registrableDomain"] = *offer->registrableDomain;
+                }
+            }
+            spdlog::info("connection {} bridge attach refused origin={}{}", s.id,
+                         service::clientText(origin), offer ? " (consent offered)" : "");
+            refuse(s, id, "ORIGIN_NOT_ALLOWED", kAttachMethod, received, std::move(data));
             return;
         }
+        completeAttach(s, id, origin, *capabilities, consented, kAttachMethod, received);
+    }
+
+    // bridge.consent: the user's decision, in the bridge window, on the origin last offered.
+    void applyConsent(Session& s, const json& id, bool always, Clock::time_point received) {
+        const std::string origin = std::exchange(s.offered, {});
+        if (origin.empty() || !consent || !consent->offer(origin)) {
+            refuse(s, id, "NOT_ATTACHED", kConsentMethod, received);
+            return;
+        }
+        if (always) {
+            try {
+                consent->remember(origin);
+            } catch (const std::exception& e) {
+                // Allowed for this window all the same; the next one asks again.
+                spdlog::error("consent of {} not stored: {}", service::clientText(origin),
+                              e.what());
+            }
+        }
+        spdlog::info("connection {} consent given origin={} ({})", s.id,
+                     service::clientText(origin), always ? "always" : "once");
+        completeAttach(s, id, origin, service::Capabilities::consented(), true, kConsentMethod,
+                       received);
+    }
+
+    void completeAttach(Session& s, const json& id, const std::string& origin,
+                        service::Capabilities capabilities, bool consented, std::string_view method,
+                        Clock::time_point received) {
         s.attached = true;
+        s.consented = consented;
         s.origin = origin;
-        s.capabilities = *capabilities;
-        spdlog::info("connection {} bridge attached origin={}", s.id, service::clientText(origin));
-        enqueue(s, resultMessage(id, json{{"origin", origin}, {"pagePins", settings.pagePins}}));
-        logRequest(s.origin, kAttachMethod, "ok", received);
+        s.capabilities = capabilities;
+        spdlog::info("connection {} bridge attached origin={}{}", s.id, service::clientText(origin),
+                     consented ? " (user's consent)" : "");
+        json result{{"origin", origin}, {"pagePins", settings.pagePins}};
+        if (consented) {
+            result["consented"] = true;
+        }
+        enqueue(s, resultMessage(id, std::move(result)));
+        logRequest(s.origin, method, "ok", received);
     }
 
     service::Completion completionFor(const Session& s, json id, std::string method,
@@ -903,8 +971,10 @@ struct Server::Impl {
     }
 };
 
-Server::Server(service::Api& api, ServerSettings settings, OriginLookup origins)
-    : impl_(std::make_unique<Impl>(api, std::move(settings), std::move(origins))) {}
+Server::Server(service::Api& api, ServerSettings settings, OriginLookup origins,
+               std::shared_ptr<const service::ConsentPolicy> consent)
+    : impl_(std::make_unique<Impl>(api, std::move(settings), std::move(origins),
+                                   std::move(consent))) {}
 
 Server::~Server() {
     stop(std::chrono::milliseconds(0));

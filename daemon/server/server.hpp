@@ -10,6 +10,7 @@
 #include "server/listeners.hpp"
 #include "service/api.hpp"
 #include "service/config.hpp"
+#include "service/consent.hpp"
 #include "service/hipki/adapter.hpp"
 
 namespace tk::server {
@@ -35,7 +36,10 @@ struct ServerSettings {
 // connection. The other public functions may be called from any other thread.
 class Server {
   public:
-    Server(service::Api& api, ServerSettings settings, OriginLookup origins);
+    // `consent`: the user's consent for origins without an entry (bridge connections only);
+    // null: such origins are refused.
+    Server(service::Api& api, ServerSettings settings, OriginLookup origins,
+           std::shared_ptr<const service::ConsentPolicy> consent = nullptr);
     // stop(0) when still running.
     ~Server();
     Server(const Server&) = delete;

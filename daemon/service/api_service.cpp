@@ -117,10 +117,23 @@ void checkFormat(const CardInfo& card, const std::optional<card::SecureBytes>& v
 
 // An omitted PIN means the pinpad; without one that is PIN_REQUIRED, decided here from what
 // the card's identification learnt about the reader (the card layer checks again).
-void checkPinSource(const CardInfo& card, bool given) {
-    if (!given && !card.pinpad) {
-        throw ApiFailure(Reason::PinRequired, {});
+bool pinMissing(const CardInfo& card, bool given) {
+    return !given && !card.pinpad;
+}
+
+// The answer to a request that needs a PIN and has none: PIN_REQUIRED with the tries left, read
+// from the card in the same card job, so that whoever asks the user for the PIN can say how many
+// tries remain without a second request. A blocked PIN answers PIN_BLOCKED instead: asking for
+// a PIN that cannot be used would only mislead.
+nlohmann::json answerPinRequired(card::Token& token) {
+    const card::PinStatus status = token.pinStatus();
+    if (status.blocked) {
+        throw ApiFailure(Reason::PinBlocked, {}, {{"retriesLeft", 0}});
     }
+    if (!status.retriesLeft) {
+        return nullptr;  // found verified and not clearable: asked again after the card's reset
+    }
+    throw ApiFailure(Reason::PinRequired, {}, {{"retriesLeft", *status.retriesLeft}});
 }
 
 std::optional<card::SecureBytes> take(std::optional<card::SecureBytes>& secret) {
@@ -200,6 +213,16 @@ struct ApiService::Request {
         spec.done = std::exchange(done, nullptr);
         service.cards_->submit(target.reader, std::make_shared<CardJob>(std::move(spec)));
     }
+
+    // A request that needs the card's PIN and has none, on a reader without a pinpad: answered
+    // PIN_REQUIRED with the tries left (answerPinRequired); true when so answered.
+    bool answeredPinRequired(ApiService& service, const CardTarget& target, bool given) {
+        if (!pinMissing(*target.card, given)) {
+            return false;
+        }
+        submit(service, target, card::AfterReset::Rerun, false, answerPinRequired);
+        return true;
+    }
 };
 
 ApiService::ApiService(ServiceOptions options, std::unique_ptr<CardManager> cards)
@@ -246,7 +269,7 @@ std::optional<nlohmann::json> ApiService::dispatch(Request& request) {
     if (method == nullptr) {
         throw ApiFailure(Reason::MethodNotFound, request.method);
     }
-    if (!request.context.capabilities.has(method->capability)) {
+    if (!admits(request.context.capabilities, *method)) {
         throw ApiFailure(Reason::NotPermitted, {},
                          {{"capability", capabilityName(method->capability)}});
     }
@@ -380,7 +403,9 @@ void ApiService::pinVerify(Request& request) {
     const bool lastAttempt = honouredLastAttempt(params, request.context);
     const CardTarget target = requireCard(*cards_, cardId);
     checkFormat(*target.card, request.secrets.pin, card::Credential::Pin, "pin");
-    checkPinSource(*target.card, request.secrets.pin.has_value());
+    if (request.answeredPinRequired(*this, target, request.secrets.pin.has_value())) {
+        return;
+    }
     auto input = std::make_shared<card::PinInput>();
     input->pin = take(request.secrets.pin);
     input->allowLastAttempt = lastAttempt;
@@ -420,7 +445,13 @@ void ApiService::referenceDataChange(Request& request) {
     const CardTarget target = requireCard(*cards_, cardId);
     checkFormat(*target.card, currentValue, currentKind, current);
     checkFormat(*target.card, replacementValue, replacementKind, replacement);
-    checkPinSource(*target.card, currentValue.has_value());
+    if (pinChange && request.answeredPinRequired(*this, target, currentValue.has_value())) {
+        return;
+    }
+    if (pinMissing(*target.card, currentValue.has_value())) {
+        // A PUK: a PIV card cannot report its tries, so PIN_REQUIRED carries none.
+        throw ApiFailure(Reason::PinRequired, {});
+    }
     // The PUK counter of a PIV card is the daemon's to remember (the card cannot report it).
     std::shared_ptr<state::CardStates> pukCounters;
     if (!pinChange && target.card->type == "piv") {
@@ -507,6 +538,11 @@ void ApiService::sign(Request& request) {
         throw invalidParams("signatureEncoding", "signatureEncoding is for raw ECDSA only");
     }
 
+    // sign-cms (a user's consent) covers CMS SignedData only.
+    if (!cmsFormat && !request.context.capabilities.has(Capability::Sign)) {
+        throw ApiFailure(Reason::NotPermitted, "this origin may sign only in CMS format",
+                         {{"capability", capabilityName(Capability::Sign)}});
+    }
     const KeyTarget key = requireKey(*cards_, certificateId, options_.allowNoPinKeys);
     if (!key.uses.sign) {
         throw ApiFailure(Reason::KeyUsage, {});
@@ -542,7 +578,9 @@ void ApiService::sign(Request& request) {
     const bool pin = needsPin(*key.certificate);
     if (pin) {
         checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
-        checkPinSource(*key.target.card, request.secrets.pin.has_value());
+        if (request.answeredPinRequired(*this, key.target, request.secrets.pin.has_value())) {
+            return;
+        }
     }
 
     if (cmsFormat) {
@@ -666,7 +704,9 @@ void ApiService::decrypt(Request& request) {
     const bool pin = needsPin(*key.certificate);
     if (pin) {
         checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
-        checkPinSource(*key.target.card, request.secrets.pin.has_value());
+        if (request.answeredPinRequired(*this, key.target, request.secrets.pin.has_value())) {
+            return;
+        }
     }
     if (cmsForm) {
         auto cms = std::make_shared<card::Bytes>(std::move(*cmsDer));
@@ -722,7 +762,9 @@ void ApiService::registerKey(Request& request) {
     const bool pin = needsPin(*key.certificate);
     if (pin) {
         checkFormat(*key.target.card, request.secrets.pin, card::Credential::Pin, "pin");
-        checkPinSource(*key.target.card, request.secrets.pin.has_value());
+        if (request.answeredPinRequired(*this, key.target, request.secrets.pin.has_value())) {
+            return;
+        }
     }
     // The origin is the handshake's (CallContext), never a page value.
     const card::KeyAlgorithm keyAlgorithm = key.certificate->entry.keyAlgorithm;

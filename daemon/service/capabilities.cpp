@@ -6,13 +6,14 @@
 namespace tk::service {
 namespace {
 
-constexpr std::array<std::pair<Capability, std::string_view>, 6> kNames{{
+constexpr std::array<std::pair<Capability, std::string_view>, 7> kNames{{
     {Capability::Read, "read"},
     {Capability::Sign, "sign"},
     {Capability::Decrypt, "decrypt"},
     {Capability::Register, "register"},
     {Capability::Manage, "manage"},
     {Capability::SignRaw, "sign-raw"},
+    {Capability::SignCms, "sign-cms"},
 }};
 
 constexpr std::array<MethodInfo, 12> kMethods{{
@@ -31,6 +32,11 @@ constexpr std::array<MethodInfo, 12> kMethods{{
 }};
 
 }  // namespace
+
+bool admits(const Capabilities& capabilities, const MethodInfo& method) noexcept {
+    return capabilities.has(method.capability) ||
+           (method.capability == Capability::Sign && capabilities.has(Capability::SignCms));
+}
 
 std::span<const MethodInfo> apiMethods() noexcept {
     return kMethods;

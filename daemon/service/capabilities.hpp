@@ -19,6 +19,12 @@ enum class Capability : std::uint8_t {
     // administrator's configuration grants it. Checked by the sign method once its parameters
     // are read (the one check outside the method table's order).
     SignRaw = 32,
+    // `sign` with format "cms" only: what a user's consent grants to an origin the
+    // administrator did not list (a CMS signature signs its own signed attributes and cannot
+    // pass for a registration token or a signature over a page's chosen digest of something
+    // else). Checked by the server for `sign` without `sign`, and by the sign method once it
+    // knows the format.
+    SignCms = 64,
 };
 
 // A set of capabilities, as granted to one origin.
@@ -29,7 +35,9 @@ class Capabilities {
 
     // read, sign, decrypt, register: what an allow-list entry gets without an explicit set.
     static constexpr Capabilities defaults() { return Capabilities(1 | 2 | 4 | 8); }
-    static constexpr Capabilities all() { return Capabilities(63); }
+    static constexpr Capabilities all() { return Capabilities(127); }
+    // What a user's consent in the bridge window grants: read, register, sign-cms.
+    static constexpr Capabilities consented() { return Capabilities(1 | 8 | 64); }
 
     constexpr bool has(Capability c) const { return (bits_ & static_cast<std::uint8_t>(c)) != 0; }
     constexpr void add(Capability c) { bits_ |= static_cast<std::uint8_t>(c); }
@@ -51,6 +59,10 @@ struct MethodInfo {
     std::string_view name;
     Capability capability;
 };
+
+// Whether `capabilities` admit a request of `method` before its parameters are read: its own
+// capability, or for `sign` also sign-cms (the sign method then refuses every format but cms).
+bool admits(const Capabilities& capabilities, const MethodInfo& method) noexcept;
 
 std::span<const MethodInfo> apiMethods() noexcept;
 // nullptr for a name that is not a method of the API.

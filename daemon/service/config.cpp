@@ -246,7 +246,7 @@ class TomlReader {
         config.sourceFile = file_;
         onlyKeys(root,
                  {"listeners", "origins", "limits", "log", "development_mode", "allow_no_pin_keys",
-                  "pkcs11", "pin", "hipki", "state_directory"},
+                  "pkcs11", "pin", "hipki", "consent", "state_directory"},
                  {});
         if (const toml::node* node = root.get("pkcs11")) {
             readPkcs11(table(*node, "pkcs11"), config);
@@ -276,6 +276,9 @@ class TomlReader {
         if (const toml::node* node = root.get("hipki")) {
             readHipki(table(*node, "hipki"), config.hipki);
         }
+        if (const toml::node* node = root.get("consent")) {
+            readConsent(table(*node, "consent"), config);
+        }
         if (const toml::node* node = root.get("limits")) {
             readLimits(table(*node, "limits"), config.limits);
         }
@@ -289,6 +292,34 @@ class TomlReader {
     }
 
   private:
+    void readConsent(const toml::table& consent, Config& config) const {
+        onlyKeys(consent, {"enabled", "deny", "days"}, "[consent]");
+        if (const toml::node* node = consent.get("enabled")) {
+            config.consentEnabled = boolean(*node, "consent.enabled");
+        }
+        if (const toml::node* node = consent.get("days")) {
+            const std::int64_t days = integer(*node, "consent.days");
+            if (days < 1 || days > 3650) {
+                fail(node->source(), "consent.days must be from 1 to 3650");
+            }
+            config.consentDays = static_cast<int>(days);
+        }
+        if (const toml::node* node = consent.get("deny")) {
+            const auto* list = node->as_array();
+            if (list == nullptr) {
+                fail(node->source(), "consent.deny must be an array of origins");
+            }
+            for (const toml::node& element : *list) {
+                std::string entry = string(element, "every consent.deny entry");
+                const auto parsed = parseOriginPattern(entry);
+                if (const auto* problem = std::get_if<std::string>(&parsed)) {
+                    fail(element.source(), "consent.deny: \"" + entry + "\": " + *problem);
+                }
+                config.consentDeny.push_back(std::move(entry));
+            }
+        }
+    }
+
     void readHipki(const toml::table& hipki, HipkiConfig& config) const {
         onlyKeys(hipki, {"enabled", "server_version", "port"}, "[hipki]");
         if (const toml::node* value = hipki.get("port")) {

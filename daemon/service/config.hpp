@@ -68,6 +68,10 @@ struct Config {
     // $STATE_DIRECTORY (systemd's StateDirectory=) wins over it; see service/state/.
     std::optional<std::string> stateDirectory;
     HipkiConfig hipki;
+    // [consent]: the user may allow origins without an entry in the bridge window.
+    bool consentEnabled = true;
+    std::vector<std::string> consentDeny;   // never offered (origins or wildcard patterns)
+    int consentDays = 180;                  // an "Always allow" lasts this long
     std::optional<std::string> sourceFile;  // where it was loaded from, for messages
 };
 

@@ -34,4 +34,19 @@ std::optional<bool> isPublicSuffix(std::string_view domain) {
     return psl_is_public_suffix2(list, name.c_str(), PSL_TYPE_ANY) != 0;
 }
 
+std::optional<std::string> registrableDomain(std::string_view host) {
+    const psl_ctx_t* list = publicSuffixList();
+    const bool ipLiteral = host.empty() || host.front() == '[' ||
+                           host.find_first_not_of("0123456789.") == std::string_view::npos;
+    if (list == nullptr || ipLiteral) {
+        return std::nullopt;
+    }
+    const std::string name(host);
+    const char* domain = psl_registrable_domain(list, name.c_str());
+    if (domain == nullptr) {
+        return std::nullopt;
+    }
+    return std::string(domain);
+}
+
 }  // namespace tk::service

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace tk::service {
@@ -12,5 +13,10 @@ namespace tk::service {
 // so does every name the list does not know at the top level (its implicit `*` rule).
 // nullopt when no list could be loaded: the caller must then refuse what it cannot check.
 std::optional<bool> isPublicSuffix(std::string_view domain);
+
+// The registrable domain of `host` (same form as above): the public suffix it is under plus one
+// label ("web.pcc.gov.tw" -> "pcc.gov.tw"). nullopt for an IP literal, for a host that is itself
+// a public suffix, and when no list could be loaded.
+std::optional<std::string> registrableDomain(std::string_view host);
 
 }  // namespace tk::service

@@ -9,6 +9,7 @@ export const DEFAULT_LANGUAGE = 'zh-TW';
 const ZH_CAPABILITY = {
   read: '讀取憑證', sign: '數位簽章', decrypt: '解密', register: '憑證註冊', manage: '卡片密碼管理',
   'sign-raw': '原始簽章（兼作註冊的金鑰）',
+  'sign-cms': 'CMS 數位簽章',
 };
 const ZH_CREDENTIAL = { pin: 'PIN 碼', newPin: '新 PIN 碼', puk: 'PUK 碼', newPuk: '新 PUK 碼' };
 const EN_CREDENTIAL = { pin: 'PIN', newPin: 'new PIN', puk: 'PUK', newPuk: 'new PUK' };

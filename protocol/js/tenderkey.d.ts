@@ -38,17 +38,18 @@ export type Reason = DaemonReason | ClientReason;
 
 export type Outcome = 'unknown' | 'none';
 /**
+ * 'sign-cms': `sign` with format 'cms' only, what a user's consent in the bridge window grants.
  * 'sign-raw': a raw signature with a key that both signs and registers (the signing key of a
  * PKCS#11 token without a register key); only an administrator's configuration grants it.
  */
-export type Capability = 'read' | 'sign' | 'decrypt' | 'register' | 'manage' | 'sign-raw';
+export type Capability = 'read' | 'sign' | 'decrypt' | 'register' | 'manage' | 'sign-raw' | 'sign-cms';
 
 /** error.data: `reason` plus the members of its reason (protocol/README.md section 8). */
 export interface ErrorData {
   reason: Reason | string;
   /** INVALID_PARAMS, PAYLOAD_TOO_LARGE, PIN_FORMAT, UNSUPPORTED_ALGORITHM */
   field?: string;
-  /** PIN_INCORRECT, PIN_BLOCKED, PUK_INCORRECT, PUK_BLOCKED, PIN_LAST_ATTEMPT */
+  /** PIN_INCORRECT, PIN_BLOCKED, PUK_INCORRECT, PUK_BLOCKED, PIN_LAST_ATTEMPT; PIN_REQUIRED when the PIN is missing */
   retriesLeft?: number;
   /** TIMEOUT, CARD_REMOVED, CONNECTION_CLOSED, RESPONSE_TIMEOUT */
   outcome?: Outcome;
@@ -62,6 +63,10 @@ export interface ErrorData {
   limit?: number;
   /** AMBIGUOUS_CARD: the readers that hold a card with the id the request names (two or more) */
   readers?: string[];
+  /** ORIGIN_NOT_ALLOWED (bridge.attach): the user may allow the origin in the bridge window */
+  consent?: true;
+  /** ORIGIN_NOT_ALLOWED with consent: the registrable domain of the origin's host */
+  registrableDomain?: string;
   /** CONNECTION_CLOSED: the WebSocket close code */
   closeCode?: number;
   [member: string]: unknown;

@@ -5,7 +5,9 @@
 // protocol/schema/, and every signature is verified with OpenSSL against the certificate
 // that certificates.list returned.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -489,6 +491,52 @@ TEST_F(Daemon, StateDirectory_GroupWritableDocument_DaemonRefusesToStart) {
     ASSERT_EQ(::chmod(document.c_str(), 0600), 0);
 }
 
+TEST_F(Daemon, PinRequired_CarriesThePinsTriesLeftAndNeverSendsAPin) {
+    auto signer = connect(kSigner);
+    const auto cert = certificate(*signer, "9c");
+    const json digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const auto signWithout = [&] {
+        return signer->call("sign", {{"certificateId", cert["id"]}, {"digest", digest}});
+    };
+    const auto verifiesWithPin = [] {
+        const auto log = apduLog(0);
+        return std::count_if(log.begin(), log.end(), [](const std::string& l) {
+            return hasField(l, "ins=20") && !hasField(l, "lc=0 ");
+        });
+    };
+    const auto sentBefore = verifiesWithPin();
+    const auto first = signWithout();
+    expectError(first, "PIN_REQUIRED");
+    EXPECT_EQ(first["error"]["data"], (json{{"reason", "PIN_REQUIRED"}, {"retriesLeft", 3}}));
+    EXPECT_EQ(verifiesWithPin(), sentBefore) << "only the counter is read, no PIN is presented";
+
+    expectError(signer->call(
+                    "sign", {{"certificateId", cert["id"]}, {"pin", "654321"}, {"digest", digest}}),
+                "PIN_INCORRECT");
+    EXPECT_EQ(signWithout()["error"]["data"]["retriesLeft"], 2);
+
+    auto manager = connect(kManager);
+    const std::string cardId = card(*manager)["id"];
+    const auto verify = manager->call("pin.verify", {{"cardId", cardId}});
+    expectError(verify, "PIN_REQUIRED");
+    EXPECT_EQ(verify["error"]["data"]["retriesLeft"], 2);
+    const auto change = manager->call("pin.change", {{"cardId", cardId}});
+    expectError(change, "PIN_REQUIRED");
+    EXPECT_EQ(change["error"]["data"]["retriesLeft"], 2);
+    // A missing PUK: the card cannot tell its counter.
+    const auto unblock = manager->call("pin.unblock", {{"cardId", cardId}});
+    expectError(unblock, "PIN_REQUIRED");
+    EXPECT_FALSE(unblock["error"]["data"].contains("retriesLeft"));
+
+    // A blocked PIN is not asked for.
+    for (int i = 0; i < 2; ++i) {
+        manager->call("pin.verify", {{"cardId", cardId}, {"pin", "654321"}, {"lastAttempt", true}});
+    }
+    const auto blocked = signWithout();
+    expectError(blocked, "PIN_BLOCKED");
+    EXPECT_EQ(blocked["error"]["data"]["retriesLeft"], 0);
+}
+
 TEST_F(Daemon, LastAttempt_FromOriginWithoutManage_PinLastAttemptAndPinNeverSent) {
     // A page that may sign tries to block the card: wrong PIN with lastAttempt, three times.
     auto signer = connect(kSigner);
@@ -783,6 +831,57 @@ TEST_F(Daemon, BadConfiguration_NonLoopbackListenerRefused) {
     EXPECT_EQ(bad.waitExit(10s), 2);
     EXPECT_NE(bad.log().find(config + ":2:"), std::string::npos) << bad.log();
     EXPECT_NE(bad.log().find("0.0.0.0"), std::string::npos) << bad.log();
+}
+
+// Another program listening on one of the configured addresses: the daemon must not start beside
+// it (a browser resolving localhost to that address would reach the other program).
+class ForeignListener {
+  public:
+    ForeignListener(bool ipv6, std::uint16_t port) {
+        fd_ = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+        int rc = -1;
+        if (ipv6) {
+            int one = 1;
+            ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_port = htons(port);
+            a.sin6_addr = in6addr_loopback;
+            rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        } else {
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(port);
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        }
+        if (rc != 0 || ::listen(fd_, 4) != 0) {
+            throw std::runtime_error("cannot hold the port");
+        }
+    }
+    ~ForeignListener() { ::close(fd_); }
+    ForeignListener(const ForeignListener&) = delete;
+    ForeignListener& operator=(const ForeignListener&) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+TEST_F(Daemon, ForeignHolder_OfAnyConfiguredAddress_DaemonExits1NamingIt) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/both.toml";
+    {
+        std::ofstream out(config);
+        out << "[[listeners]]\naddress = \"localhost\"\nport = 61271\n";
+    }
+    for (const bool ipv6 : {false, true}) {
+        ForeignListener other(ipv6, 61271);
+        ChildProcess refused(TK_DAEMON_BINARY, {"--config", config}, logPath());
+        EXPECT_EQ(refused.waitExit(10s), 1) << refused.log();
+        const std::string where = ipv6 ? "ws://[::1]:61271/" : "ws://127.0.0.1:61271/";
+        EXPECT_NE(refused.log().find("cannot listen on " + where), std::string::npos)
+            << refused.log();
+    }
 }
 
 }  // namespace

@@ -168,7 +168,8 @@ class ServerTest : public ::testing::Test {
   protected:
     void SetUp() override { startServer(); }
 
-    void startServer(service::Limits limits = {}, bool pagePins = true, bool hipki = false) {
+    void startServer(service::Limits limits = {}, bool pagePins = true, bool hipki = false,
+                     std::shared_ptr<const service::ConsentPolicy> consent = nullptr) {
         port_ = freePort();
         server::ServerSettings settings;
         settings.listeners = {service::ListenerConfig{"localhost", port_, {}, {}}};
@@ -180,7 +181,8 @@ class ServerTest : public ::testing::Test {
         }
         server_ = std::make_unique<server::Server>(
             api_, settings,
-            lookupOf({{kPortal, Capabilities::defaults()}, {kAdmin, Capabilities::all()}}));
+            lookupOf({{kPortal, Capabilities::defaults()}, {kAdmin, Capabilities::all()}}),
+            std::move(consent));
         server_->start();
     }
 
@@ -460,6 +462,94 @@ TEST_F(ServerTest, HipkiCall_OnlyOnAnAttachedBridgeWithHipkiEnabled) {
     EXPECT_EQ(r["result"]["func"], "sign");
     EXPECT_EQ(r["result"]["ret_code"], 0x76000006);  // the scripted NO_CARD of certificates.list
     EXPECT_EQ(r["result"]["message"], "No card");
+}
+
+// ---- consent for unlisted origins ----
+
+constexpr const char* kShop = "https://www.shop.example.co.uk";
+
+class ConsentServerTest : public ServerTest {
+  protected:
+    void startWithConsent(service::ConsentConfig config) {
+        server_.reset();
+        records_ = std::make_shared<service::ConsentRecords>();
+        startServer({}, true, false,
+                    std::make_shared<const service::ConsentPolicy>(std::move(config), records_,
+                                                                   [this] { return now_; }));
+    }
+    std::unique_ptr<WsClient> bridge() {
+        return client("http://127.0.0.1:" + std::to_string(port_));
+    }
+
+    std::shared_ptr<service::ConsentRecords> records_;
+    std::chrono::system_clock::time_point now_ = std::chrono::system_clock::now();
+};
+
+TEST_F(ConsentServerTest, Unlisted_OfferedWithItsDomain_OnceAttachesThisConnectionOnly) {
+    startWithConsent({});
+    auto b = bridge();
+    const auto offered = b->call("bridge.attach", {{"origin", kShop}});
+    EXPECT_EQ(offered["error"]["data"], (json{{"reason", "ORIGIN_NOT_ALLOWED"},
+                                              {"consent", true},
+                                              {"registrableDomain", "example.co.uk"}}));
+    EXPECT_EQ(reasonOf(b->call("system.info")), "NOT_ATTACHED");
+    EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "maybe"}})), "INVALID_PARAMS");
+    const auto once = b->call("bridge.consent", {{"decision", "once"}});
+    EXPECT_EQ(once["result"], (json{{"origin", kShop}, {"pagePins", true}, {"consented", true}}));
+    EXPECT_EQ(b->call("system.info")["result"]["origin"], kShop);
+    // read, register, sign-cms: sign reaches the method (which allows cms only), never decrypt
+    // or manage.
+    EXPECT_EQ(reasonOf(b->call("register", {{"certificateId", "c"}})), "NO_CARD");
+    EXPECT_EQ(reasonOf(b->call("sign", {{"certificateId", "c"}})), "NO_CARD");
+    EXPECT_EQ(b->call("decrypt")["error"]["data"]["capability"], "decrypt");
+    EXPECT_EQ(b->call("pin.verify")["error"]["data"]["capability"], "manage");
+    EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "always"}})), "ALREADY_ATTACHED");
+    EXPECT_TRUE(records_->list().empty()) << "once is not stored";
+
+    // Another window asks again.
+    auto second = bridge();
+    EXPECT_EQ(second->call("bridge.attach", {{"origin", kShop}})["error"]["data"]["consent"], true);
+}
+
+TEST_F(ConsentServerTest, Always_StoredAttachesAtOnceUntilItExpires) {
+    startWithConsent({true, {}, 180});
+    auto b = bridge();
+    b->call("bridge.attach", {{"origin", kShop}});
+    EXPECT_EQ(b->call("bridge.consent", {{"decision", "always"}})["result"]["consented"], true);
+    ASSERT_EQ(records_->list().size(), 1u);
+    EXPECT_EQ(records_->list()[0].origin, kShop);
+
+    auto next = bridge();
+    EXPECT_EQ(next->call("bridge.attach", {{"origin", kShop}})["result"],
+              (json{{"origin", kShop}, {"pagePins", true}, {"consented", true}}));
+    now_ += std::chrono::days{180};
+    auto late = bridge();
+    EXPECT_EQ(late->call("bridge.attach", {{"origin", kShop}})["error"]["data"]["consent"], true);
+}
+
+TEST_F(ConsentServerTest, NotOffered_ConsentMessageRefused) {
+    startWithConsent({true, {"https://evil.example.com"}, 180});
+    auto b = bridge();
+    // Without an offer on this connection, a consent message counts for nothing.
+    EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "always"}})), "NOT_ATTACHED");
+    for (const std::string origin : {"https://evil.example.com", "http://shop.example.com"}) {
+        const auto refused = b->call("bridge.attach", {{"origin", origin}});
+        EXPECT_EQ(refused["error"]["data"], (json{{"reason", "ORIGIN_NOT_ALLOWED"}})) << origin;
+        EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "once"}})), "NOT_ATTACHED");
+    }
+    // An offer stands only until the next attach on the connection.
+    EXPECT_EQ(b->call("bridge.attach", {{"origin", kShop}})["error"]["data"]["consent"], true);
+    b->call("bridge.attach", {{"origin", "https://evil.example.com"}});
+    EXPECT_EQ(reasonOf(b->call("bridge.consent", {{"decision", "once"}})), "NOT_ATTACHED");
+    // A page's own connection knows no bridge.consent.
+    auto portal = client(kPortal);
+    EXPECT_EQ(reasonOf(portal->call("bridge.consent", {{"decision", "once"}})), "METHOD_NOT_FOUND");
+
+    startWithConsent({false, {}, 180});
+    auto disabled = bridge();
+    EXPECT_EQ(disabled->call("bridge.attach", {{"origin", kShop}})["error"]["data"],
+              (json{{"reason", "ORIGIN_NOT_ALLOWED"}}));
+    EXPECT_TRUE(records_->list().empty());
 }
 
 TEST_F(ServerTest, Bridge_AttachFromAPortalConnection_MethodNotFound) {

@@ -53,15 +53,29 @@ if [ -n "${TK_E2E_EC_9A:-}" ]; then
 fi
 # TK_E2E_PAGE_PINS=0: the daemon's configuration refuses PINs typed into pages.
 config_args=()
+allow_args=(--allow-origin "$TK_E2E_PORTAL")
+# The configuration file, always written: the state directory is the test's own.
+export TK_E2E_CONFIG="$work/tenderkeyd.toml"
+# $STATE_DIRECTORY (the harness sets it, as systemd does) wins over the file's state_directory.
+export TK_E2E_STATE_DIR="${STATE_DIRECTORY:-$work/state}"
+export TK_E2E_CLI
+TK_E2E_CLI="$(dirname "$daemon_bin")/tenderkey"
+printf 'state_directory = "%s"\n' "$TK_E2E_STATE_DIR" >"$TK_E2E_CONFIG"
+config_args=(--config "$TK_E2E_CONFIG")
 if [ "${TK_E2E_PAGE_PINS:-}" = 0 ]; then
-    printf '[pin]\npage_supplied = false\n' >"$work/tenderkeyd.toml"
-    config_args=(--config "$work/tenderkeyd.toml")
+    printf '[pin]\npage_supplied = false\n' >>"$TK_E2E_CONFIG"
 fi
 # TK_E2E_HIPKI=1: the HiPKI dialect's listener on 61161 (the namespace's own).
 if [ "${TK_E2E_HIPKI:-}" = 1 ]; then
-    printf '[hipki]\nenabled = true\n' >"$work/tenderkeyd.toml"
-    config_args=(--config "$work/tenderkeyd.toml")
+    printf '[hipki]\nenabled = true\n' >>"$TK_E2E_CONFIG"
 fi
+# TK_E2E_CONSENT: the portal is left out of the allow-list, so only the user's consent in the
+# bridge window can admit it (on), or it is on the deny list (deny), or consent is off (off).
+case "${TK_E2E_CONSENT:-}" in
+    on) allow_args=() ;;
+    deny) allow_args=(); printf '[consent]\ndeny = ["%s"]\n' "$TK_E2E_PORTAL" >>"$TK_E2E_CONFIG" ;;
+    off) allow_args=(); printf '[consent]\nenabled = false\n' >>"$TK_E2E_CONFIG" ;;
+esac
 ca_args=(--ca "$TK_VCARD_CA_0")
 [ -z "${TK_VCARD_CA_1:-}" ] || ca_args+=(--ca "$TK_VCARD_CA_1")
 daemon_args=()
@@ -82,7 +96,7 @@ if [ -n "${TK_E2E_HICOS:-}" ]; then
     daemon_args+=(--pkcs11-module "${TK_E2E_HICOS_SHIM:?}")
 fi
 "$daemon_bin" "${config_args[@]}" --dev --port "$daemon_port" --log-level info \
-    --allow-origin "$TK_E2E_PORTAL" "${daemon_args[@]}" >"$work/tenderkeyd-e2e.log" 2>&1 &
+    "${allow_args[@]}" "${daemon_args[@]}" >"$work/tenderkeyd-e2e.log" 2>&1 &
 daemon_pid=$!
 "$node_bin" "$here/portal/server.js" --port "$portal_port" "${ca_args[@]}" \
     --daemon-url "ws://127.0.0.1:$daemon_port/" --data "$work/portal" "${portal_args[@]}" \

@@ -76,6 +76,17 @@ test('Requests_AreCorrelatedById_WhenAnsweredOutOfOrder', LIMIT, async (t) => {
   assert.deepEqual(results.map((r) => r.retriesLeft), [1, 2, 3]);
 });
 
+test('PinRequired_CarriesTheTriesLeft', LIMIT, async (t) => {
+  const { daemon, tk } = await setup(t);
+  daemon.handle('sign', () => {
+    throw new DaemonError('PIN_REQUIRED', { retriesLeft: 2 });
+  });
+  const err = await rejection(tk.sign({ certificateId: `${CARD}:9c`, data: 'AAEC', format: 'cms' }));
+  assert.equal(err.reason, 'PIN_REQUIRED');
+  assert.deepEqual(err.data, { reason: 'PIN_REQUIRED', retriesLeft: 2 });
+  assert.equal(err.retriesLeft, 2);
+});
+
 test('ErrorResponse_BecomesTenderKeyError_WithReasonCodeDataAndMethod', LIMIT, async (t) => {
   const { daemon, tk } = await setup(t);
   daemon.handle('pin.verify', () => {
