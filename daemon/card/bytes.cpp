@@ -4,9 +4,7 @@
 
 namespace tk::card {
 
-namespace {
-
-int hexValue(char c) {
+int hexDigitValue(char c) noexcept {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -18,8 +16,6 @@ int hexValue(char c) {
     }
     return -1;
 }
-
-}  // namespace
 
 std::string toHex(ByteView bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -39,8 +35,8 @@ Bytes fromHex(std::string_view hex) {
     Bytes out;
     out.reserve(hex.size() / 2);
     for (std::size_t i = 0; i < hex.size(); i += 2) {
-        const int hi = hexValue(hex[i]);
-        const int lo = hexValue(hex[i + 1]);
+        const int hi = hexDigitValue(hex[i]);
+        const int lo = hexDigitValue(hex[i + 1]);
         if (hi < 0 || lo < 0) {
             throw std::invalid_argument("not a hex digit");
         }

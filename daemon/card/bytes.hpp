@@ -18,4 +18,7 @@ std::string toHex(ByteView bytes);
 // Parses hex (either case, no separators); throws std::invalid_argument on anything else.
 Bytes fromHex(std::string_view hex);
 
+// The value of one hex digit (either case), or -1 for any other character.
+int hexDigitValue(char c) noexcept;
+
 }  // namespace tk::card

@@ -150,7 +150,45 @@ function reconnectOptions(reconnect) {
   return { ...DEFAULT_RECONNECT, ...reconnect };
 }
 
-class Client {
+// The methods of the API (protocol/README.md) as calls of `call(method, params, options)`,
+// which each client defines: the direct WebSocket client and the bridge client.
+class ApiMethods {
+  #subscribed = false;
+
+  get subscribed() {
+    return this.#subscribed;
+  }
+
+  systemInfo(options) { return this.call('system.info', undefined, options); }
+
+  readersList(options) { return this.call('readers.list', undefined, options); }
+
+  certificatesList(params, options) { return this.call('certificates.list', params, options); }
+
+  pinStatus(params, options) { return this.call('pin.status', params, options); }
+
+  pinVerify(params, options) { return this.call('pin.verify', params, options); }
+
+  pinChange(params, options) { return this.call('pin.change', params, options); }
+
+  pinUnblock(params, options) { return this.call('pin.unblock', params, options); }
+
+  pukChange(params, options) { return this.call('puk.change', params, options); }
+
+  sign(params, options) { return this.call('sign', params, options); }
+
+  decrypt(params, options) { return this.call('decrypt', params, options); }
+
+  register(params, options) { return this.call('register', params, options); }
+
+  async subscribe(options) {
+    const result = await this.call('events.subscribe', undefined, options);
+    this.#subscribed = true;
+    return result;
+  }
+}
+
+class Client extends ApiMethods {
   #url;
   #WebSocket;
   #timeoutMs;
@@ -160,12 +198,12 @@ class Client {
   #nextId = 1;
   #pending = new Map(); // id -> { resolve, reject, timer, method }
   #listeners = new Map(); // type -> Set of functions
-  #subscribed = false;
   #closing = false;
   #reconnectTimer = null;
   #attempts = 0;
 
   constructor(options) {
+    super();
     this.#url = options.url ?? DEFAULT_URL;
     this.#WebSocket = options.WebSocket ?? globalThis.WebSocket;
     if (typeof this.#WebSocket !== 'function') {
@@ -182,10 +220,6 @@ class Client {
 
   get connected() {
     return this.#ws !== null && this.#ws.readyState === OPEN;
-  }
-
-  get subscribed() {
-    return this.#subscribed;
   }
 
   // ----- events -----
@@ -312,7 +346,7 @@ class Client {
       return;
     }
     this.#attempts = 0;
-    if (this.#subscribed) {
+    if (this.subscribed) {
       try {
         await this.call('events.subscribe');
       } catch (err) {
@@ -398,34 +432,6 @@ class Client {
       }
     });
   }
-
-  systemInfo(options) { return this.call('system.info', undefined, options); }
-
-  readersList(options) { return this.call('readers.list', undefined, options); }
-
-  certificatesList(params, options) { return this.call('certificates.list', params, options); }
-
-  pinStatus(params, options) { return this.call('pin.status', params, options); }
-
-  pinVerify(params, options) { return this.call('pin.verify', params, options); }
-
-  pinChange(params, options) { return this.call('pin.change', params, options); }
-
-  pinUnblock(params, options) { return this.call('pin.unblock', params, options); }
-
-  pukChange(params, options) { return this.call('puk.change', params, options); }
-
-  sign(params, options) { return this.call('sign', params, options); }
-
-  decrypt(params, options) { return this.call('decrypt', params, options); }
-
-  register(params, options) { return this.call('register', params, options); }
-
-  async subscribe(options) {
-    const result = await this.call('events.subscribe', undefined, options);
-    this.#subscribed = true;
-    return result;
-  }
 }
 
 // Opens a connection to the daemon. Resolves with the client once it is open; rejects
@@ -450,7 +456,7 @@ function bridgeWindowName() {
 
 // The client of openBridge(): the methods and events of connect(), relayed over postMessage
 // through the bridge window, which holds the WebSocket to the daemon.
-class BridgeClient {
+class BridgeClient extends ApiMethods {
   #window;
   #popup;
   #bridgeOrigin;
@@ -458,13 +464,13 @@ class BridgeClient {
   #nextId = 1;
   #pending = new Map(); // id -> { resolve, reject, timer, method }
   #listeners = new Map();
-  #subscribed = false;
   #open = false;
   #heartbeat = null;
   #watch = null;
   #onMessage = (event) => this.#receive(event);
 
   constructor({ window, popup, bridgeOrigin, timeoutMs }) {
+    super();
     this.#window = window;
     this.#popup = popup;
     this.#bridgeOrigin = bridgeOrigin;
@@ -473,10 +479,6 @@ class BridgeClient {
 
   get connected() {
     return this.#open;
-  }
-
-  get subscribed() {
-    return this.#subscribed;
   }
 
   /** The bridge window (for focusing it). */
@@ -656,34 +658,6 @@ class BridgeClient {
         reject(new TenderKeyError('BRIDGE_CLOSED', { data: { outcome: 'none' }, method }));
       }
     });
-  }
-
-  systemInfo(options) { return this.call('system.info', undefined, options); }
-
-  readersList(options) { return this.call('readers.list', undefined, options); }
-
-  certificatesList(params, options) { return this.call('certificates.list', params, options); }
-
-  pinStatus(params, options) { return this.call('pin.status', params, options); }
-
-  pinVerify(params, options) { return this.call('pin.verify', params, options); }
-
-  pinChange(params, options) { return this.call('pin.change', params, options); }
-
-  pinUnblock(params, options) { return this.call('pin.unblock', params, options); }
-
-  pukChange(params, options) { return this.call('puk.change', params, options); }
-
-  sign(params, options) { return this.call('sign', params, options); }
-
-  decrypt(params, options) { return this.call('decrypt', params, options); }
-
-  register(params, options) { return this.call('register', params, options); }
-
-  async subscribe(options) {
-    const result = await this.call('events.subscribe', undefined, options);
-    this.#subscribed = true;
-    return result;
   }
 }
 

@@ -205,15 +205,19 @@ TEST_F(ApiService, PinFormatAndPinRequiredLeaveTheCardUntouched) {
                                         {"digest", service::encodeBase64(sha256("x"))}});
     EXPECT_EQ(format.reason(), "PIN_FORMAT");
     EXPECT_EQ(format.error->code, -32031);
-
-    EXPECT_EQ(call("pin.verify", {{"cardId", cardId}}).reason(), "PIN_REQUIRED");
-    EXPECT_EQ(call("pin.change", {{"cardId", cardId}}).reason(), "PIN_REQUIRED");
-    EXPECT_EQ(call("sign",
-                   {{"certificateId", cert("9c")}, {"digest", service::encodeBase64(sha256("x"))}})
-                  .reason(),
-              "PIN_REQUIRED");
     EXPECT_EQ(apdusSent(), 0u);
     EXPECT_EQ(cardUses(), 0);
+
+    // Without a PIN the answer is PIN_REQUIRED with the PIN's tries left, read from the card
+    // (VERIFY without a data field); no PIN reaches it.
+    for (const Answer& required :
+         {call("pin.verify", {{"cardId", cardId}}), call("pin.change", {{"cardId", cardId}}),
+          call("sign",
+               {{"certificateId", cert("9c")}, {"digest", service::encodeBase64(sha256("x"))}})}) {
+        EXPECT_EQ(required.reason(), "PIN_REQUIRED");
+        EXPECT_EQ(required.data(), (json{{"retriesLeft", 3}}));
+    }
+    EXPECT_TRUE(backend->card(kReader).card.secretTransmits().empty()) << "a PIN was sent";
 }
 
 TEST_F(ApiService, PinAndPukChange) {

@@ -3,21 +3,10 @@
 #include <algorithm>
 #include <array>
 
+#include "card/bytes.hpp"
+
 namespace tk::service::hipki {
 namespace {
-
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 struct FunctionName {
     std::string_view name;
@@ -105,8 +94,8 @@ std::string percentDecodeOnce(std::string_view text) {
         if (i + 2 >= text.size()) {
             return std::string(text);
         }
-        const int high = hexValue(text[i + 1]);
-        const int low = hexValue(text[i + 2]);
+        const int high = card::hexDigitValue(text[i + 1]);
+        const int low = card::hexDigitValue(text[i + 2]);
         if (high < 0 || low < 0) {
             return std::string(text);
         }

@@ -92,8 +92,11 @@ test('Client_RuntimeMembers_AreAllDeclared', LIMIT, async () => {
   const tk = await tenderkey.connect({ url: daemon.url, WebSocket: NodeWebSocket, reconnect: false });
   try {
     const client = block(tkDts, 'export interface TenderKeyClient');
-    const proto = Object.getPrototypeOf(tk);
-    const members = Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor');
+    // The client's own members and those of the API methods it inherits.
+    const members = [];
+    for (let proto = Object.getPrototypeOf(tk); proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+      members.push(...Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor'));
+    }
     assert.ok(members.length >= 17);
     for (const name of members) {
       assert.match(client, new RegExp(`^\\s+(?:readonly )?${name}[<(:]`, 'm'), `runtime member ${name} is declared`);
