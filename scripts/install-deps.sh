@@ -75,30 +75,56 @@ SOURCES
 fi
 
 # The Windows build compiles each library from the source of the installed binary package's
-# exact version. When the archive no longer serves that source (a security update superseded
-# it, or a mirror lacks it), the binary packages move to the newest version the archive has
-# both as binary and as source: Linux and Windows builds then use the same OpenSSL.
+# exact version. When the archive does not serve that source (a security update superseded it,
+# or a mirror lists it but lacks its files), the binary packages move to the newest version
+# the archive serves both as binary and as source: Linux and Windows builds then use the same
+# OpenSSL. A version already built into the Windows dependency cache needs no source.
 source_versions() { apt-cache showsrc --only-source "$1" 2>/dev/null | awk '/^Version:/ {print $2}'; }
+# Whether the archive really serves that version's source: an index entry whose files a mirror
+# does not have has been seen, so the files are fetched into a scratch folder (not unpacked).
+source_downloads() {
+    local tmp ok=1
+    tmp=$(mktemp -d)
+    if (cd "$tmp" && apt-get source -qq --download-only --only-source "$1=$2" >/dev/null 2>&1); then
+        ok=0
+    fi
+    rm -rf "$tmp"
+    return $ok
+}
+# Whether scripts/build-windows-deps.sh has a finished build of that version in its cache (the
+# same cache rule as there): then no source is needed.
+windows_build_cached() {
+    local cache=${TK_CACHE_DIR:-}
+    if [ -z "$cache" ]; then
+        cache=${XDG_CACHE_HOME:-$HOME/.cache}/tenderkey
+        [ -d "$cache" ] || cache=$top/.cache
+    fi
+    compgen -G "$cache/windows-deps/$1-${2//[:~]/_}-*/.complete" >/dev/null
+}
+serves_source() {
+    source_versions "$1" | grep -qxF "$2" && source_downloads "$1" "$2"
+}
 pin_to_source() {
     local source=$1 probe=$2
     shift 2
     local installed
     installed=$(dpkg-query -W -f='${Version}' "$probe" 2>/dev/null || true)
-    if source_versions "$source" | grep -qxF "$installed"; then
+    if windows_build_cached "$source" "$installed" || serves_source "$source" "$installed"; then
         return
     fi
     local best="" v
-    for v in $(apt-cache madison "$probe" | awk -F'|' '{gsub(/ /, "", $2); print $2}'); do
-        source_versions "$source" | grep -qxF "$v" || continue
-        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then
+    for v in $(apt-cache madison "$probe" | awk -F'|' '{gsub(/ /, "", $2); print $2}' |
+               sort -u -r -V); do
+        if serves_source "$source" "$v"; then
             best=$v
+            break
         fi
     done
     if [ -z "$best" ]; then
         echo "install-deps: no version of $source is in the archive as binary and source" >&2
         exit 1
     fi
-    echo "install-deps: $probe $installed has no source in the archive: installing $best"
+    echo "install-deps: $probe $installed has no source the archive serves: installing $best"
     local pkgs=() p
     for p in "$@"; do pkgs+=("$p=$best"); done
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
