@@ -10,6 +10,7 @@
 
 #include "main/command_line.hpp"
 #include "main/logging.hpp"
+#include "main/socket_activation.hpp"
 #include "server/server.hpp"
 #include "service/api_service.hpp"
 #include "service/consent.hpp"
@@ -165,7 +166,7 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
     std::unique_ptr<server::Server> server;
     try {
         server::ServerSettings settings{config.listeners, config.limits, TK_VERSION,
-                                        config.pagePins, std::nullopt};
+                                        config.pagePins,  std::nullopt,  {}};
         if (config.hipki.enabled) {
             settings.hipki = service::hipki::AdapterOptions{config.hipki.serverVersion};
             // The HiPKI listener on both loopback addresses (a squatter on either would receive
@@ -173,6 +174,9 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
             settings.listeners.push_back(
                 service::ListenerConfig{"localhost", config.hipki.port, {}, {}});
         }
+        // Sockets a socket unit holds for the daemon are adopted; the other addresses are
+        // bound as usual.
+        settings.inherited = inheritedSockets(server::endpointsFor(settings.listeners));
         service = service::makeService(config, TK_VERSION);
         server = std::make_unique<server::Server>(*service, settings, lookupOf(policy),
                                                   service::makeConsentPolicy(config));

@@ -28,6 +28,15 @@ struct Endpoint {
     std::string url() const;
 };
 
+// A listening socket this process was handed already open (by a service manager that holds
+// the port while the daemon is stopped), for the endpoint with this address and port. The
+// server adopts it instead of binding the address itself.
+struct InheritedSocket {
+    std::string address;  // "127.0.0.1" or "::1"
+    std::uint16_t port = 0;
+    int fd = -1;
+};
+
 // The sockets for the configured listeners: "localhost" becomes 127.0.0.1 and ::1. Throws
 // ServerError for any other address (only loopback is ever listened on, whatever the
 // configuration says), for a port 0, for a certificate without key (or the reverse), and for
@@ -38,5 +47,15 @@ std::vector<Endpoint> endpointsFor(const std::vector<service::ListenerConfig>& l
 // not bound to a loopback address. Run after the listeners are open: a guard against a
 // library binding to the wildcard address when handed something it did not understand.
 void verifyOnlyLoopbackListening();
+
+// Makes an inherited listening socket non-blocking (its connections are taken on POLLIN until
+// none is left). Throws ServerError.
+void prepareInheritedListener(int fd);
+
+// The next pending connection of a non-blocking listening socket, non-blocking and
+// close-on-exec; -1 when none is pending (or the accept failed, which is logged).
+int acceptPending(int listeningFd);
+// Closes a connection acceptPending returned (one the server does not take: it is stopping).
+void closeAccepted(int fd);
 
 }  // namespace tk::server

@@ -2,11 +2,16 @@
 // (daemon/server/CMakeLists.txt; listening_sockets_windows.cpp on Windows).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "server/listeners.hpp"
@@ -56,6 +61,35 @@ void verifyOnlyLoopbackListening() {
                               ", which is not a loopback address");
         }
     }
+}
+
+void prepareInheritedListener(int fd) {
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+        throw ServerError("cannot make the inherited listening socket " + std::to_string(fd) +
+                          " non-blocking: " + std::strerror(errno));
+    }
+}
+
+int acceptPending(int listeningFd) {
+    for (;;) {
+        const int fd = accept4(listeningFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (errno == EINTR || errno == ECONNABORTED) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            spdlog::warn("accepting a connection failed: {}", std::strerror(errno));
+        }
+        return -1;
+    }
+}
+
+void closeAccepted(int fd) {
+    close(fd);
 }
 
 }  // namespace tk::server

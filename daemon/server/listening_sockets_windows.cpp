@@ -8,6 +8,7 @@
 // clang-format on
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "server/listeners.hpp"
@@ -70,6 +71,28 @@ void verifyOnlyLoopbackListening() {
                               ", which is not a loopback address");
         }
     }
+}
+
+void prepareInheritedListener(int fd) {
+    u_long nonBlocking = 1;
+    if (ioctlsocket(static_cast<SOCKET>(fd), FIONBIO, &nonBlocking) != 0) {
+        throw ServerError("cannot make the inherited listening socket non-blocking (error " +
+                          std::to_string(WSAGetLastError()) + ")");
+    }
+}
+
+int acceptPending(int listeningFd) {
+    const SOCKET s = accept(static_cast<SOCKET>(listeningFd), nullptr, nullptr);
+    if (s == INVALID_SOCKET) {
+        return -1;
+    }
+    u_long nonBlocking = 1;
+    ioctlsocket(s, FIONBIO, &nonBlocking);
+    return static_cast<int>(s);
+}
+
+void closeAccepted(int fd) {
+    closesocket(static_cast<SOCKET>(fd));
 }
 
 }  // namespace tk::server

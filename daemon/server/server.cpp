@@ -228,14 +228,32 @@ struct Server::Impl {
         if (context == nullptr) {
             throw ServerError("cannot create the libwebsockets context");
         }
+        for (const auto& socket : settings.inherited) {
+            if (std::none_of(endpoints.begin(), endpoints.end(), [&](const Endpoint& e) {
+                    return e.address == socket.address && e.port == socket.port;
+                })) {
+                throw ServerError("an inherited listening socket (" + socket.address + " port " +
+                                  std::to_string(socket.port) +
+                                  ") is not one of the configured listeners");
+            }
+        }
         vhostNames.reserve(endpoints.size());
-        for (const auto& endpoint : endpoints) {
+        for (auto& endpoint : endpoints) {
+            const auto inherited =
+                std::find_if(settings.inherited.begin(), settings.inherited.end(),
+                             [&](const InheritedSocket& s) {
+                                 return s.address == endpoint.address && s.port == endpoint.port;
+                             });
             vhostNames.push_back("tenderkey-" + endpoint.address + "-" +
                                  std::to_string(endpoint.port));
             lws_context_creation_info v{};
             v.vhost_name = vhostNames.back().c_str();
-            v.port = endpoint.port;
+            // An inherited socket is already listening: the vhost binds nothing, and the
+            // socket's connections are handed to it (onInheritedListener).
+            v.port = inherited != settings.inherited.end() ? CONTEXT_PORT_NO_LISTEN_SERVER
+                                                           : endpoint.port;
             v.iface = endpoint.address.c_str();
+            v.user = &endpoint;  // listenerOf
             v.protocols = protocols.data();
             v.keepalive_timeout = 5;
             v.alpn = "http/1.1";  // no HTTP/2: every request takes the HTTP/1.1 checks
@@ -251,14 +269,51 @@ struct Server::Impl {
                 v.ssl_cert_filepath = endpoint.certificateFile->c_str();
                 v.ssl_private_key_filepath = endpoint.privateKeyFile->c_str();
             }
-            if (lws_create_vhost(context, &v) == nullptr) {
+            lws_vhost* vhost = lws_create_vhost(context, &v);
+            if (vhost == nullptr) {
                 throw ServerError("cannot listen on " + endpoint.url() +
                                   (endpoint.tls() ? " (port in use, or the certificate or key "
                                                     "cannot be loaded)"
                                                   : " (port in use?)"));
             }
+            if (inherited != settings.inherited.end()) {
+                adoptListener(vhost, endpoint, inherited->fd);
+            }
         }
         verifyOnlyLoopbackListening();
+    }
+
+    // libwebsockets cannot take a listening socket for a vhost: the inherited one is watched
+    // as a raw descriptor, and each connection it accepts is adopted by the vhost as if its
+    // own listener had accepted it (same handshake, Host, Origin and limit checks).
+    void adoptListener(lws_vhost* vhost, const Endpoint& endpoint, int fd) {
+        prepareInheritedListener(fd);
+        lws_sock_file_fd_type descriptor{};
+        descriptor.filefd = static_cast<lws_filefd_type>(fd);
+        if (lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, descriptor,
+                                       kSubprotocol.data(), nullptr) == nullptr) {
+            throw ServerError("cannot listen on " + endpoint.url() +
+                              " (the inherited socket cannot be watched)");
+        }
+    }
+
+    // POLLIN on an inherited listening socket: every pending connection to its vhost.
+    int onInheritedListener(lws* wsi) {
+        const int listening = static_cast<int>(lws_get_socket_fd(wsi));
+        for (int fd = acceptPending(listening); fd >= 0; fd = acceptPending(listening)) {
+            if (draining) {
+                closeAccepted(fd);  // as LWS_CALLBACK_FILTER_NETWORK_CONNECTION refuses it
+                continue;
+            }
+            lws_sock_file_fd_type descriptor{};
+            descriptor.sockfd = static_cast<lws_sockfd_type>(fd);
+            // On failure the connection is closed by libwebsockets; the listener stays.
+            lws_adopt_descriptor_vhost(lws_get_vhost(wsi),
+                                       static_cast<lws_adoption_type>(
+                                           LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP | LWS_ADOPT_ALLOW_SSL),
+                                       descriptor, nullptr, nullptr);
+        }
+        return 0;
     }
 
     void run(std::promise<void>& started) {
@@ -429,8 +484,9 @@ struct Server::Impl {
     // ---- HTTP ----
 
     ListenerFacts listenerOf(lws* wsi) const {
-        return {static_cast<std::uint16_t>(lws_get_vhost_listen_port(lws_get_vhost(wsi))),
-                lws_is_ssl(wsi) != 0};
+        // The configured port (an inherited listener's vhost listens on nothing itself).
+        const auto* endpoint = static_cast<const Endpoint*>(lws_get_vhost_user(lws_get_vhost(wsi)));
+        return {endpoint != nullptr ? endpoint->port : std::uint16_t{0}, lws_is_ssl(wsi) != 0};
     }
 
     int onConfirmUpgrade(lws* wsi) {
@@ -947,6 +1003,8 @@ struct Server::Impl {
             case LWS_CALLBACK_CLOSED:
                 onClosed(pc);
                 return 0;
+            case LWS_CALLBACK_RAW_RX_FILE:
+                return onInheritedListener(wsi);
             case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
                 drainMailbox();
                 return 0;

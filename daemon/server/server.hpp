@@ -25,6 +25,10 @@ struct ServerSettings {
     // Set: the HiPKI endpoint is enabled and bridge connections may send hipki.call
     // (docs/hipki.md).
     std::optional<service::hipki::AdapterOptions> hipki;
+    // Listening sockets handed over already open, each for one of the endpoints of
+    // `listeners`: adopted instead of bound (the server owns and closes them from start()).
+    // One that matches no endpoint makes start() throw.
+    std::vector<InheritedSocket> inherited;
 };
 
 // The WebSocket API of PROTOCOL.md on libwebsockets: loopback listeners (one vhost each),

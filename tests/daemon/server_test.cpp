@@ -910,6 +910,78 @@ TEST(ServerListeners, PortInUse_StartFailsWithServerError) {
     EXPECT_THROW(second.start(), server::ServerError);
 }
 
+// A socket listening on address:port, as a service manager hands it to the daemon.
+int listeningSocket(const std::string& address, std::uint16_t port) {
+    const bool ipv6 = address.find(':') != std::string::npos;
+    const int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (ipv6) {
+        const int only = 1;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only));
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        inet_pton(AF_INET6, address.c_str(), &in6->sin6_addr);
+        length = sizeof(sockaddr_in6);
+    } else {
+        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        inet_pton(AF_INET, address.c_str(), &in->sin_addr);
+        length = sizeof(sockaddr_in);
+    }
+    if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 || listen(fd, 16) != 0) {
+        ::close(fd);
+        throw std::runtime_error("cannot listen on " + address);
+    }
+    return fd;
+}
+
+TEST(ServerListeners, InheritedSockets_AdoptedAndServedOnBothAddresses) {
+    FakeApi api;
+    const auto port = freePort();
+    server::ServerSettings settings;
+    settings.listeners = {service::ListenerConfig{"localhost", port, {}, {}}};
+    settings.version = "0.1.0";
+    // The port is held before the server starts: it must take these sockets, not bind its own
+    // (binding would fail: the address is in use).
+    settings.inherited = {{"127.0.0.1", port, listeningSocket("127.0.0.1", port)},
+                          {"::1", port, listeningSocket("::1", port)}};
+    server::Server server(api, settings, lookupOf({{kPortal, Capabilities::defaults()}}));
+    server.start();
+    const std::string p = std::to_string(port);
+    EXPECT_EQ(httpGet("127.0.0.1", port, "/health", "127.0.0.1:" + p).status, 200);
+    EXPECT_EQ(httpGet("::1", port, "/health", "[::1]:" + p).status, 200);
+    // The handshake checks apply to adopted connections: a foreign Origin is refused.
+    for (const std::string address : {"127.0.0.1", "::1"}) {
+        const std::string host = address == "::1" ? "[::1]:" + p : address + ":" + p;
+        WsClient ok(address, port);
+        EXPECT_EQ(ok.handshake({host, kPortal, "tenderkey.v1"}).status, 101) << address;
+        EXPECT_TRUE(ok.call("system.info").contains("result")) << address;
+        WsClient refused(address, port);
+        EXPECT_EQ(refused.handshake({host, "https://evil.example", "tenderkey.v1"}).status, 403)
+            << address;
+    }
+}
+
+TEST(ServerListeners, InheritedSocket_NotConfigured_StartRefused) {
+    FakeApi api;
+    const auto port = freePort();
+    server::ServerSettings settings;
+    settings.listeners = {service::ListenerConfig{"127.0.0.1", port, {}, {}}};
+    settings.inherited = {{"::1", port, listeningSocket("::1", port)}};
+    server::Server server(api, settings, {});
+    try {
+        server.start();
+        ADD_FAILURE() << "a server started beside an inherited socket it does not serve";
+    } catch (const server::ServerError& e) {
+        EXPECT_NE(std::string(e.what()).find("is not one of the configured listeners"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace tk::test
 
