@@ -884,6 +884,65 @@ TEST_F(Daemon, ForeignHolder_OfAnyConfiguredAddress_DaemonExits1NamingIt) {
     }
 }
 
+// systemd's socket activation without systemd: systemd-socket-activate holds the sockets, and
+// on the first connection starts tenderkeyd with them (LISTEN_FDS), as tenderkeyd.socket does.
+constexpr const char* kSocketActivate = "/usr/bin/systemd-socket-activate";
+
+TEST_F(Daemon, SocketActivation_InheritedSockets_ServedOnBothAddresses) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/activated.toml";
+    {
+        std::ofstream out(config);
+        out << "[[listeners]]\naddress = \"localhost\"\nport = 61272\n";
+    }
+    ChildProcess activated(kSocketActivate,
+                           {"-l", "127.0.0.1:61272", "-l", "[::1]:61272", TK_DAEMON_BINARY,
+                            "--config", config, "--allow-origin", kSigner},
+                           logPath());
+    // The sockets listen before the daemon runs; this first request starts it.
+    ASSERT_TRUE(activated.waitForLog("Listening on [::1]:61272", 10s)) << activated.log();
+    EXPECT_EQ(httpGet("127.0.0.1", 61272, "/health", "127.0.0.1:61272").status, 200)
+        << activated.log();
+    ASSERT_TRUE(activated.waitForLog("listening on ws://127.0.0.1:61272/, ws://[::1]:61272/", 15s))
+        << activated.log();
+    EXPECT_EQ(httpGet("::1", 61272, "/health", "[::1]:61272").status, 200);
+    for (const std::string address : {"127.0.0.1", "::1"}) {
+        const std::string host = address == "::1" ? "[::1]:61272" : "127.0.0.1:61272";
+        WsClient c(address, 61272);
+        ASSERT_EQ(c.handshake({host, kSigner, "tenderkey.v1"}).status, 101) << address;
+        const auto info = c.call("system.info");
+        EXPECT_TRUE(info.contains("result")) << info.dump();
+        WsClient foreign(address, 61272);
+        EXPECT_EQ(foreign.handshake({host, "https://evil.example", "tenderkey.v1"}).status, 403);
+    }
+    activated.signal(SIGTERM);
+    EXPECT_EQ(activated.waitExit(15s), 0) << activated.log();
+}
+
+TEST_F(Daemon, SocketActivation_InheritedSocketNotConfigured_Exits2NamingIt) {
+    daemon_.reset();
+    const std::string config = env("TK_HARNESS_DIR") + "/ipv4.toml";
+    {
+        std::ofstream out(config);
+        out << "[[listeners]]\naddress = \"127.0.0.1\"\nport = 61272\n";
+    }
+    ChildProcess activated(
+        kSocketActivate,
+        {"-l", "127.0.0.1:61272", "-l", "[::1]:61272", TK_DAEMON_BINARY, "--config", config},
+        logPath());
+    ASSERT_TRUE(activated.waitForLog("Listening on [::1]:61272", 10s)) << activated.log();
+    try {
+        httpGet("127.0.0.1", 61272, "/health", "127.0.0.1:61272");  // starts the daemon
+    } catch (const std::exception&) {
+        // The daemon refuses to start: the connection is closed unanswered.
+    }
+    EXPECT_EQ(activated.waitExit(15s), 2) << activated.log();
+    EXPECT_NE(activated.log().find("the inherited listening socket [::1]:61272 is not a "
+                                   "configured listener"),
+              std::string::npos)
+        << activated.log();
+}
+
 }  // namespace
 TEST_F(Daemon, Limits_ParameterOverConfiguredSize_PayloadTooLargeCardUntouched) {
     daemon_.reset();
