@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# systemd-analyze over the units of systemd/: `verify` must pass (system and user unit), and
+# systemd-analyze over the units of systemd/: `verify` must pass (system units with their
+# socket, and the user unit), and
 # the system unit's `security` exposure must stay under the limit.
 #   check-units.sh verify   SOURCE_DIR TENDERKEYD
 #   check-units.sh security SOURCE_DIR TENDERKEYD LIMIT   (LIMIT like 2.0: fails at >= LIMIT)
@@ -15,6 +16,7 @@ chmod 700 "$work/runtime"
 sed "s#/usr/bin/tenderkeyd#$daemon#g" "$src/systemd/tenderkeyd.service" >"$work/system/tenderkeyd.service"
 sed "s#/usr/bin/tenderkeyd#$daemon#g" "$src/systemd/user/tenderkeyd.service" >"$work/user/tenderkeyd.service"
 grep -q "ExecStart=$daemon" "$work/system/tenderkeyd.service"
+cp "$src/systemd/tenderkeyd.socket" "$work/system/tenderkeyd.socket"
 
 case "$mode" in
 verify)
@@ -22,15 +24,30 @@ verify)
     for unit in "$work/system/tenderkeyd.service" "$work/user/tenderkeyd.service"; do
         grep -qx 'LimitCORE=0' "$unit" || { echo "FAIL: $unit has no LimitCORE=0"; exit 1; }
     done
+    # The port is the socket unit's whenever the service is enabled: the service requires it,
+    # and it holds exactly the two loopback addresses, never the wildcard or a mapped address.
+    grep -qx 'Requires=tenderkeyd.socket' "$work/system/tenderkeyd.service" ||
+        { echo "FAIL: the system unit does not require tenderkeyd.socket"; exit 1; }
+    grep -q '^After=.*tenderkeyd.socket' "$work/system/tenderkeyd.service" ||
+        { echo "FAIL: the system unit is not ordered after tenderkeyd.socket"; exit 1; }
+    listen=$(grep '^Listen' "$work/system/tenderkeyd.socket" | sort | tr '\n' ' ')
+    [ "$listen" = "ListenStream=127.0.0.1:61261 ListenStream=[::1]:61261 " ] ||
+        { echo "FAIL: tenderkeyd.socket listens on: $listen"; exit 1; }
+    for setting in BindIPv6Only=ipv6-only FreeBind=no NoDelay=yes Service=tenderkeyd.service \
+        WantedBy=sockets.target; do
+        grep -qx "$setting" "$work/system/tenderkeyd.socket" ||
+            { echo "FAIL: tenderkeyd.socket has no $setting"; exit 1; }
+    done
     # systemd-analyze prints its findings on stderr and may still exit 0: any output fails.
-    out=$(systemd-analyze verify --man=no "$work/system/tenderkeyd.service" 2>&1) || {
+    out=$(systemd-analyze verify --man=no "$work/system/tenderkeyd.socket" \
+        "$work/system/tenderkeyd.service" 2>&1) || {
         echo "$out"; echo "FAIL: systemd-analyze verify (system unit)"; exit 1; }
     [ -z "$out" ] || { echo "$out"; echo "FAIL: systemd-analyze verify reported findings"; exit 1; }
     out=$(XDG_RUNTIME_DIR="$work/runtime" systemd-analyze verify --user --man=no \
         "$work/user/tenderkeyd.service" 2>&1) || {
         echo "$out"; echo "FAIL: systemd-analyze verify --user"; exit 1; }
     [ -z "$out" ] || { echo "$out"; echo "FAIL: systemd-analyze verify --user reported findings"; exit 1; }
-    echo "systemd-analyze verify: system and user unit OK"
+    echo "systemd-analyze verify: system unit, its socket and the user unit OK"
     ;;
 security)
     limit=$4

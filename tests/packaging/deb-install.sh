@@ -73,6 +73,7 @@ dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' | sort >"
 expected_files=(
     /etc/tenderkey/tenderkeyd.toml
     /lib/systemd/system/tenderkeyd.service
+    /lib/systemd/system/tenderkeyd.socket
     /usr/bin/tenderkey
     /usr/bin/tenderkeyd
     /usr/lib/systemd/user/tenderkeyd.service
@@ -120,6 +121,8 @@ echo "$entry" | grep -q ':/usr/sbin/nologin$' || fail "tenderkey has a login she
 getent group tenderkey >/dev/null || fail "no group tenderkey"
 [ -L /etc/systemd/system/multi-user.target.wants/tenderkeyd.service ] ||
     fail "tenderkeyd.service is not enabled"
+[ -L /etc/systemd/system/sockets.target.wants/tenderkeyd.socket ] ||
+    fail "tenderkeyd.socket is not enabled"
 version=$(/usr/bin/tenderkeyd --version)
 [ "$version" = "tenderkeyd $(sed -n 's/^ Version: //p' <<<"$info")" ] || fail "tenderkeyd --version: $version"
 /usr/bin/tenderkey --help >"$work/help" 2>&1 || { cat "$work/help"; fail "tenderkey --help"; }
@@ -139,6 +142,9 @@ done
 [ ! -e /etc/systemd/system/multi-user.target.wants/tenderkeyd.service ] ||
     fail "enablement link left after purge"
 [ ! -e /etc/systemd/system/tenderkeyd.service ] || fail "mask left after purge"
+[ ! -e /etc/systemd/system/sockets.target.wants/tenderkeyd.socket ] ||
+    fail "socket enablement link left after purge"
+[ ! -e /etc/systemd/system/tenderkeyd.socket ] || fail "socket mask left after purge"
 ! getent passwd tenderkey >/dev/null || fail "user tenderkey left after purge"
 ! getent group tenderkey >/dev/null || fail "group tenderkey left after purge"
 echo "OK"
