@@ -73,26 +73,17 @@ void verifyOnlyLoopbackListening() {
     }
 }
 
-void prepareInheritedListener(int fd) {
-    u_long nonBlocking = 1;
-    if (ioctlsocket(static_cast<SOCKET>(fd), FIONBIO, &nonBlocking) != 0) {
-        throw ServerError("cannot make the inherited listening socket non-blocking (error " +
-                          std::to_string(WSAGetLastError()) + ")");
-    }
+// Inherited listening sockets come from systemd's socket activation; nothing hands them to a
+// Windows process, and the daemon's Windows entry points never pass one.
+void prepareInheritedListener(int /*fd*/) {
+    throw ServerError("inherited listening sockets are not supported on Windows");
 }
 
-int acceptPending(int listeningFd) {
-    const SOCKET s = accept(static_cast<SOCKET>(listeningFd), nullptr, nullptr);
-    if (s == INVALID_SOCKET) {
-        return -1;
-    }
-    u_long nonBlocking = 1;
-    ioctlsocket(s, FIONBIO, &nonBlocking);
-    return static_cast<int>(s);
+// Never reached: no inherited listener gets past prepareInheritedListener on Windows.
+int acceptPending(int /*listeningFd*/) {
+    return -1;
 }
 
-void closeAccepted(int fd) {
-    closesocket(static_cast<SOCKET>(fd));
-}
+void closeAccepted(int /*fd*/) {}
 
 }  // namespace tk::server

@@ -288,8 +288,10 @@ struct Server::Impl {
     // own listener had accepted it (same handshake, Host, Origin and limit checks).
     void adoptListener(lws_vhost* vhost, const Endpoint& endpoint, int fd) {
         prepareInheritedListener(fd);
+        // Watched as a raw descriptor (a socket and a file descriptor are the same int where
+        // sockets are inherited; Windows never passes one: prepareInheritedListener refuses).
         lws_sock_file_fd_type descriptor{};
-        descriptor.filefd = static_cast<lws_filefd_type>(fd);
+        descriptor.sockfd = static_cast<lws_sockfd_type>(fd);
         if (lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, descriptor,
                                        kSubprotocol.data(), nullptr) == nullptr) {
             throw ServerError("cannot listen on " + endpoint.url() +
