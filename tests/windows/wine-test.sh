@@ -217,7 +217,7 @@ msi)
     ended() { grep -aq "Action ended [0-9:]*: $1. Return value 1." "$log/msiexec-install.log"; }
     if [ "$status" != 0 ]; then
         # Wine 8: the custom action "tenderkeyd-service.exe install" stops at the same call as
-        # in windows.wine_service (SERVICE_CONFIG_DELAYED_AUTO_START_INFO is not implemented),
+        # in windows.wine_service (Wine 8 has no SERVICE_CONFIG_DELAYED_AUTO_START_INFO),
         # so msiexec rolls the installation back. Everything before it is checked in the log.
         grep -q "setting delayed automatic start: Invalid level. (124)" "$log/msiexec-install" ||
             fail "msiexec /i failed (exit status $status) for another reason"
