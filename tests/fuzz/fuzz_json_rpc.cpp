@@ -103,9 +103,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;  // the server refuses positional params before the service
     }
     auto answer = std::make_shared<Answer>();
-    const tk::service::CallContext context{kConnection, "https://web.pcc.gov.tw",
+    const tk::service::CallContext context{kConnection,
+                                           "https://web.pcc.gov.tw",
                                            tk::service::Capabilities::all(),
-                                           std::chrono::steady_clock::now()};
+                                           std::chrono::steady_clock::now(),
+                                           false,
+                                           {}};
     s.api->call(
         context, request.method, request.params,
         [answer](std::optional<nlohmann::json> result, std::optional<tk::service::ApiError> error) {
