@@ -53,7 +53,8 @@ if [ -n "${TK_E2E_EC_9A:-}" ]; then
 fi
 # TK_E2E_PAGE_PINS=0: the daemon's configuration refuses PINs typed into pages.
 config_args=()
-allow_args=(--allow-origin "$TK_E2E_PORTAL")
+# TK_E2E_PORTAL_CAPS: the portal's capabilities (default: the daemon's default set).
+allow_args=(--allow-origin "$TK_E2E_PORTAL${TK_E2E_PORTAL_CAPS:+=$TK_E2E_PORTAL_CAPS}")
 # The configuration file, always written: the state directory is the test's own.
 export TK_E2E_CONFIG="$work/tenderkeyd.toml"
 # $STATE_DIRECTORY (the harness sets it, as systemd does) wins over the file's state_directory.
