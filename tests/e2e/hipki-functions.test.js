@@ -43,7 +43,7 @@ function waitCard(index, state) {
   execFileSync(path.join(harness, 'wait-card'), [READER[index], state, '10'], { stdio: 'pipe' });
 }
 
-test('GetUserCert: the signing and the encryption certificate, usage strings and times exact', async () => {
+test('GetUserCert: the signing and the encryption certificates, usage strings and times exact; CheckEnvir', async () => {
   const r = await run({ func: 'GetUserCert' });
   assert.equal(r.ret_code, 0, JSON.stringify(r));
   assert.equal(r.last_error, 0);
@@ -67,6 +67,11 @@ test('GetUserCert: the signing and the encryption certificate, usage strings and
     assert.equal(cert.sn.toUpperCase().replace(/^0+/, ''), x509.serialNumber.toUpperCase().replace(/^0+/, ''));
   }
   await screenshot(session.page, 'hipki-functions-getusercert');
+  // CheckEnvir: the same slots, each card by its serial number only.
+  const envir = await run({ func: 'CheckEnvir' });
+  assert.equal(envir.ret_code, 0, JSON.stringify(envir));
+  assert.equal(envir.func, 'pkcs11info');
+  assert.deepEqual(envir.slots.find((s) => s.slotDescription === READER[0]).token, { serialNumber: token.serialNumber });
 });
 
 test('MakeSignature PKCS7 over NONE and base64 tbs with each hash, nonce and card serial', async () => {
@@ -225,14 +230,20 @@ test('DecryptData: a tampered or foreign envelope answers the one decrypt error 
 });
 
 test('a wrong PIN: login failed with the tries left, the last try never spent, blocked 0xA4', async () => {
-  let r = await sign({ signatureType: 'PKCS7', tbs: 'x', pin: WRONG_PIN });
-  assert.equal(r.ret_code, CODE.loginFailed, JSON.stringify(r));
-  assert.equal(r.last_error, LAST_ERROR.twoTriesLeft);
-  r = await run({ func: 'DecryptData', cipher: rsaEncrypt(certOf(ENCRYPTION_USAGE).certb64, 'k').toString('base64'), cipherType: 'PKCS1', pin: WRONG_PIN });
-  assert.equal(r.ret_code, CODE.loginFailed, JSON.stringify(r));
-  assert.equal(r.last_error, LAST_ERROR.oneTryLeft);
+  // The cards of this test have five PIN tries (CMakeLists.txt): 4, 3, 2, then 1 left.
+  const wrongSign = () => sign({ signatureType: 'PKCS7', tbs: 'x', pin: WRONG_PIN });
+  const wrongDecrypt = () => run({
+    func: 'DecryptData', cipher: rsaEncrypt(certOf(ENCRYPTION_USAGE).certb64, 'k').toString('base64'),
+    cipherType: 'PKCS1', pin: WRONG_PIN,
+  });
+  for (const [attempt, lastError] of [[wrongSign, LAST_ERROR.wrongPin], [wrongDecrypt, LAST_ERROR.wrongPin],
+    [wrongSign, LAST_ERROR.twoTriesLeft], [wrongDecrypt, LAST_ERROR.oneTryLeft]]) {
+    const r = await attempt();
+    assert.equal(r.ret_code, CODE.loginFailed, JSON.stringify(r));
+    assert.equal(r.last_error, lastError, JSON.stringify(r));
+  }
   // One try left: even the right PIN is not sent to the card.
-  r = await sign({ signatureType: 'PKCS1', tbs: 'x', pin: PIN });
+  let r = await sign({ signatureType: 'PKCS1', tbs: 'x', pin: PIN });
   assert.equal(r.ret_code, CODE.loginFailed, JSON.stringify(r));
   assert.equal(r.last_error, LAST_ERROR.oneTryLeft);
   assert.equal(cli(['pin', 'status', '--reader', READER[0]]), 'PIN: 1 try left\n');
