@@ -25,6 +25,7 @@ export const CODE = {
 export const LAST_ERROR = { wrongPin: 0xa0, twoTriesLeft: -2147483646, oneTryLeft: -2147483647, blocked: 0xa4, pinLength: 0xa2 };
 
 export const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-hipki-'));
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 export const file = (name) => path.join(work, name);
 
 export function openssl(...args) {
