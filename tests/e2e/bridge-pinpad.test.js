@@ -118,6 +118,7 @@ async function readerWaiting() {
   assert.equal(await bridge.getAttribute('#pin-dialog', 'data-mode'), 'pinpad');
   assert.equal(await bridge.isVisible('#pin-dialog'), true);
   assert.equal(await bridge.isVisible('#pin-input'), false, 'no PIN field on a PIN pad reader');
+  assert.equal(await bridge.isVisible('#pin-confirm-last-label'), false, 'no last-try confirmation while tries remain');
   assert.equal(await bridge.textContent('#pin-title'), '請在讀卡機上確認');
   assert.match(await bridge.textContent('#pin-reader'), /讀卡機的按鍵輸入 PIN 碼/);
   assert.equal(await bridge.isVisible('#pin-progress'), true, 'progress while the reader waits');
