@@ -44,7 +44,7 @@ async function deny(popup) {
   await closed;
 }
 
-test('an internationalised name: punycode and Unicode, the registrable domain emphasised in both', async () => {
+test('an internationalised name: punycode and Unicode, the registrable domain emphasised in both, in the consent dialog and the site line', async () => {
   const popup = await consentFor(IDN_HOST);
   const origin = `https://${IDN_HOST}:${PORT}`;
   assert.equal(await popup.textContent('#consent-origin'), origin);
@@ -54,7 +54,18 @@ test('an internationalised name: punycode and Unicode, the registrable domain em
   assert.equal(await popup.textContent('#consent-unicode'), `https://bid.${domainToUnicode(IDN_DOMAIN)}:${PORT}`);
   assert.equal(await popup.textContent('#consent-unicode strong'), '政府採購.台灣');
   await screenshot(popup, 'consent-idn-origin');
-  await deny(popup);
+  // Allowed once: the window's site line, shown while it works for the site, reads the same.
+  await popup.waitForSelector('body[data-consent="active"]');
+  await popup.click('#consent-once');
+  await popup.waitForSelector('body[data-state="ready"]');
+  assert.equal(await popup.textContent('#site-origin'), origin);
+  assert.equal(await popup.textContent('#site-origin strong'), IDN_DOMAIN);
+  assert.equal(await popup.textContent('#site-unicode'), `https://bid.政府採購.台灣:${PORT}`);
+  assert.equal(await popup.textContent('#site-unicode strong'), '政府採購.台灣');
+  const closed = popup.waitForEvent('close');
+  await session.page.close();
+  await closed;
+  session.page = await session.context.newPage();
 });
 
 test('an ASCII name shows no Unicode line', async () => {
