@@ -20,9 +20,11 @@ if (!PORTAL || !ARTIFACTS) throw new Error('run through tests/e2e/run-e2e.sh');
 export const PUBLIC_SITE = process.env.TK_E2E_PUBLIC_TLS === '1';
 
 // A browser with one page on the portal, once the page has talked to tenderkeyd (or, in
-// bridge mode, is ready for the user to connect). `query` is appended to the portal's URL.
-export async function openPortal({ query = '' } = {}) {
-  const args = ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-TW'];
+// bridge mode, is ready for the user to connect). `query` is appended to the portal's URL;
+// `site` replaces its origin (a name that `browserArgs`, e.g. --host-resolver-rules, maps to it);
+// `viewport: null` leaves windows their real size (a popup's resizeBy then takes effect).
+export async function openPortal({ query = '', site = PORTAL, browserArgs = [], viewport = { width: 1280, height: 900 } } = {}) {
+  const args = ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-TW', ...browserArgs];
   if (PUBLIC_SITE) {
     const { host } = new URL(PORTAL);
     args.push(`--ip-address-space-overrides=${host}=public`, '--ignore-certificate-errors');
@@ -32,13 +34,13 @@ export async function openPortal({ query = '' } = {}) {
     // Root in a container: no user namespaces for the sandbox; /dev/shm may be small.
     args,
   });
-  const context = await browser.newContext({ locale: 'zh-TW', viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ locale: 'zh-TW', viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(`${PORTAL}/${query}`);
+  await page.goto(`${site}/${query}`);
   await page.waitForSelector('body[data-ready="true"]');
   return { browser, context, page, consoleLines };
 }

@@ -54,13 +54,22 @@
       contentNone: '—',
       consentTitle: '是否允許此網站使用您的 IC 卡？',
       consentQuestion: '下列網站並未由系統管理員核准，要求使用 TenderKey：',
-      consentUnicode: (name) => `國際化網域名稱顯示為：${name}`,
+      consentUnicode: '此國際化網域名稱的原文為：',
       consentGrants: '允許後，此網站可讀取卡片上的憑證、以 IC 卡註冊身分，並製作 CMS 數位簽章（每次均須輸入 PIN 碼）；不能解密，也不能管理 PIN 碼。',
       consentWait: '按鈕將在此視窗顯示 1 秒且無任何操作後啟用。',
       consentDeny: '拒絕',
       consentOnce: '僅允許這一次',
       consentAlways: '一律允許',
       denied: '您已拒絕此網站使用 TenderKey。',
+      pinpadTitle: '請在讀卡機上確認',
+      pinpadConfirm: '請核對以上內容，再用讀卡機的按鍵輸入 PIN 碼，並按讀卡機上的確認鍵。PIN 碼不經過電腦。',
+      pinpadContinue: '在讀卡機上輸入',
+      pinpadWaiting: (s) => `讀卡機正在等候您輸入 PIN 碼…（${s} 秒）`,
+      pinpadCancelled: '已在讀卡機上取消輸入，作業未執行。',
+      pinpadTimeout: '讀卡機等候逾時，未輸入 PIN 碼；作業未執行，請在網站上再試一次。',
+      pinpadUserCancelled: '已取消，網站不會收到結果。若讀卡機仍在等候，請按讀卡機上的取消鍵。',
+      pinIncorrect: (n) => `PIN 碼錯誤，尚可嘗試 ${n} 次。`,
+      pinBlocked: 'PIN 碼已鎖定，請以 PUK 解鎖。',
     },
     en: {
       title: 'TenderKey card connection',
@@ -98,13 +107,22 @@
       contentNone: '—',
       consentTitle: 'Allow this site to use your card?',
       consentQuestion: 'This site, which your administrator has not approved, asks to use TenderKey:',
-      consentUnicode: (name) => `The internationalised name reads: ${name}`,
+      consentUnicode: 'This internationalised name reads:',
       consentGrants: 'If allowed, the site may read the certificates on your card, register with your card and make CMS signatures (each with your PIN); it may not decrypt or manage your PIN.',
       consentWait: 'The buttons become active once this window has been shown for 1 second without any input.',
       consentDeny: 'Deny',
       consentOnce: 'Allow once',
       consentAlways: 'Always allow',
       denied: 'You denied this site the use of TenderKey.',
+      pinpadTitle: 'Confirm on the reader',
+      pinpadConfirm: "Check the above, then type the PIN on the reader's keypad and press its OK key. The PIN never passes through the computer.",
+      pinpadContinue: 'Enter it on the reader',
+      pinpadWaiting: (s) => `The reader is waiting for your PIN… (${s} s)`,
+      pinpadCancelled: 'The entry was cancelled on the reader; nothing was done.',
+      pinpadTimeout: 'Nothing was entered on the reader in time; nothing was done. Try again from the site.',
+      pinpadUserCancelled: 'Cancelled: the site gets no result. If the reader is still waiting, press Cancel on the reader.',
+      pinIncorrect: (n) => `Wrong PIN; ${n} tries left.`,
+      pinBlocked: 'The PIN is blocked; unblock it with the PUK.',
     },
   };
   const lang = (navigator.languages ?? [navigator.language ?? ''])
@@ -146,43 +164,57 @@
     $('status').textContent = t(key);
   }
 
-  // The origin as the user must read it: in full, the registrable domain emphasised (the
-  // daemon's, from the Public Suffix List, when it gave one).
   function showSite(origin, registrable) {
-    const box = $('site-origin');
-    showOrigin(box, origin, registrable);
+    showOrigin($('site-origin'), $('site-unicode'), origin, registrable);
     $('site-label').textContent = t('site');
     $('site').hidden = false;
   }
 
-  function showOrigin(box, origin, registrable) {
+  // The origin as the user must read it: in full (scheme, host, port; nothing is shortened: the
+  // boxes wrap anywhere and the window grows to show them), the registrable domain emphasised
+  // (the daemon's, from the Public Suffix List, when it gave one; otherwise a cautious guess),
+  // and for an internationalised name its Unicode form in `unicodeBox`, emphasised alike, beside
+  // the punycode form the browser reported. Returns true when a Unicode form is shown.
+  function showOrigin(box, unicodeBox, origin, registrable) {
+    const parts = originParts(origin, registrable);
     box.replaceChildren();
-    const match = /^(https?:\/\/)([^/:]+|\[[^\]]+\])(:\d+)?$/.exec(origin);
-    if (match && typeof registrable === 'string' && registrable !== '' && (match[2] === registrable || match[2].endsWith(`.${registrable}`))) {
-      const [, scheme, host, port = ''] = match;
-      const strong = document.createElement('strong');
-      strong.textContent = registrable;
-      box.append(scheme + host.slice(0, host.length - registrable.length), strong, port);
-      return;
+    if (unicodeBox) unicodeBox.replaceChildren();
+    if (parts === null) {
+      box.textContent = origin;
+      if (unicodeBox) unicodeBox.hidden = true;
+      return false;
     }
-    showOriginGuess(box, origin);
+    const render = (target, head, domain) => {
+      const strong = document.createElement('strong');
+      strong.textContent = domain;
+      target.append(parts.scheme + head, strong, parts.port);
+    };
+    render(box, parts.head, parts.domain);
+    const head = unicodeName(parts.head);
+    const domain = unicodeName(parts.domain);
+    const international = head !== null && domain !== null && (head !== parts.head || domain !== parts.domain);
+    if (unicodeBox) {
+      if (international) render(unicodeBox, head, domain);
+      unicodeBox.hidden = !international;
+    }
+    return international;
   }
 
-  function showOriginGuess(box, origin) {
+  // {scheme, head, domain, port}: the host split before its registrable domain (head keeps its
+  // trailing dot); null for what is not an http(s) origin.
+  function originParts(origin, registrable) {
     const match = /^(https?:\/\/)([^/:]+|\[[^\]]+\])(:\d+)?$/.exec(origin);
-    if (!match) {
-      box.textContent = origin;
-    } else {
-      const [, scheme, host, port = ''] = match;
-      const labels = host.split('.');
-      const ip = /^[\d.]+$/.test(host) || host.startsWith('[');
-      const secondLevel = /\.(gov|com|edu|org|net|idv|co|ac|go|or|ne)\.[a-z]{2}$/.test(host);
-      const keep = ip ? labels.length : Math.min(labels.length, secondLevel ? 3 : 2);
-      const head = labels.slice(0, labels.length - keep).join('.');
-      const strong = document.createElement('strong');
-      strong.textContent = labels.slice(labels.length - keep).join('.');
-      box.append(scheme + (head ? `${head}.` : ''), strong, port);
+    if (!match) return null;
+    const [, scheme, host, port = ''] = match;
+    if (typeof registrable === 'string' && registrable !== '' && (host === registrable || host.endsWith(`.${registrable}`))) {
+      return { scheme, head: host.slice(0, host.length - registrable.length), domain: registrable, port };
     }
+    const labels = host.split('.');
+    const ip = /^[\d.]+$/.test(host) || host.startsWith('[');
+    const secondLevel = /\.(gov|com|edu|org|net|idv|co|ac|go|or|ne)\.[a-z]{2}$/.test(host);
+    const keep = ip ? labels.length : Math.min(labels.length, secondLevel ? 3 : 2);
+    const head = labels.slice(0, labels.length - keep).join('.');
+    return { scheme, head: head ? `${head}.` : '', domain: labels.slice(labels.length - keep).join('.'), port };
   }
 
   // RFC 3492 decoding of one "xn--" label, to show an internationalised name as the user
@@ -224,10 +256,9 @@
     return String.fromCodePoint(...output);
   }
 
-  function unicodeHost(host) {
-    const labels = host.split('.');
-    if (!labels.some((l) => l.startsWith('xn--'))) return null;
-    const decoded = labels.map((l) => (l.startsWith('xn--') ? punycodeLabel(l) : l));
+  // A dotted name with its "xn--" labels decoded; null when one is not valid punycode.
+  function unicodeName(name) {
+    const decoded = name.split('.').map((l) => (/^xn--/i.test(l) ? punycodeLabel(l.toLowerCase()) : l));
     return decoded.includes(null) ? null : decoded.join('.');
   }
 
@@ -314,6 +345,16 @@
       });
       return;
     }
+    // A reader with a PIN pad: the daemon would start the PIN pad at once on a request
+    // without a PIN, so this window learns the reader first and shows what is approved before
+    // anything is sent.
+    const card = wantsPin ? await cardOf(method, filtered) : null;
+    if (card?.pinpad === true) {
+      const turn = pinQueue.then(() => viaPinpad(id, method, filtered, card));
+      pinQueue = turn.catch(() => {});
+      await turn;
+      return;
+    }
     const first = await daemonCall(method, filtered);
     if (!wantsPin || first?.error?.data?.reason !== 'PIN_REQUIRED') {
       answer(id, first);
@@ -321,11 +362,11 @@
     }
     // The PIN is asked here, in this window, and sent to the daemon only from here.
     const retriesLeft = first.error.data.retriesLeft;
-    const turn = pinQueue.then(() => askPin(method, filtered, retriesLeft));
+    const turn = pinQueue.then(() => askPin(method, filtered, retriesLeft, card));
     pinQueue = turn.catch(() => {});
     const entry = await turn;
     if (entry === null) {
-      toOpener({ type: 'error', id, error: { code: null, message: 'The user cancelled', data: { reason: 'USER_CANCELLED' } } });
+      cancelled(id);
       return;
     }
     const withPin = { ...filtered, pin: entry.pin };
@@ -333,7 +374,147 @@
     entry.pin = '';
     const second = await daemonCall(method, withPin);
     withPin.pin = '';
+    showOutcome(second);
     answer(id, second);
+  }
+
+  function cancelled(id) {
+    toOpener({ type: 'error', id, error: { code: null, message: 'The user cancelled', data: { reason: 'USER_CANCELLED' } } });
+  }
+
+  // The card a PIN request is for, as the daemon lists it: {cardId, subject, pinpad}, where
+  // pinpad is readers.list's `pinpad` for the reader holding the card (the same fact the daemon
+  // decides PIN pad entry by). null when the daemon does not say (an unknown certificate, or an
+  // origin without `read`): the request then goes as it came, and on a reader without a PIN pad
+  // the daemon answers PIN_REQUIRED, which opens the PIN field.
+  async function cardOf(method, params) {
+    let cardId = typeof params.cardId === 'string' ? params.cardId : null;
+    let subject = null;
+    if (typeof params.certificateId === 'string') {
+      const list = await daemonCall('certificates.list', {});
+      const cert = list?.result?.certificates?.find((c) => c.id === params.certificateId);
+      if (!cert) return null;
+      cardId = cert.cardId;
+      subject = cert.subject;
+    }
+    if (cardId === null) return null;
+    const readers = await daemonCall('readers.list', {});
+    const reader = readers?.result?.readers?.find((r) => r.card?.id === cardId);
+    if (!reader) return null;
+    return { cardId, subject, pinpad: reader.pinpad === true };
+  }
+
+  // PIN entry on the reader's PIN pad. The dialog shows the same facts as for a PIN typed here
+  // and "confirm on the reader"; the request goes to the daemon without a PIN (so the daemon
+  // starts the PIN pad) and the dialog shows progress until the daemon answers. At one try left
+  // nothing is sent until the user confirms the last try here; the request then says
+  // lastAttempt, which the daemon honours from the bridge only. Cancel before sending answers
+  // the opener USER_CANCELLED with the card untouched. Cancel while the reader waits answers
+  // USER_CANCELLED at once too, but the computer cannot stop a reader's PIN entry: the user is
+  // asked to press Cancel on the reader, whatever the daemon answers later is dropped (the
+  // opener never gets a result it was told was cancelled), and the next PIN request waits for
+  // that answer so that it never meets a reader still busy with this one.
+  async function viaPinpad(id, method, params, card) {
+    const status = await daemonCall('pin.status', { cardId: card.cardId });
+    const retries = status?.result?.retriesLeft;
+    if (retries === 0) {
+      // Blocked: the daemon answers PIN_BLOCKED without touching the card or the PIN pad.
+      const reply = await daemonCall(method, params);
+      showOutcome(reply);
+      answer(id, reply);
+      return;
+    }
+    const facts = await pinFacts(method, params, retries, card);
+    showPinDialog(method, facts, true);
+    let lastTry = facts.tries === 1;
+    let lastAttempt = false;
+    for (;;) {
+      if (lastTry && !lastAttempt) {
+        document.body.dataset.pin = 'pinpad-confirm';
+        $('pin-ok').hidden = false;
+        $('pin-confirm-last').focus();
+        const choice = await pinAction(() => $('pin-confirm-last').checked);
+        if (choice === 'cancel') {
+          hidePinDialog();
+          cancelled(id);
+          return;
+        }
+        lastAttempt = true;
+      }
+      document.body.dataset.pin = 'pinpad-waiting';
+      $('pin-ok').hidden = true;
+      $('pin-last').hidden = true;
+      $('pin-confirm-last-label').hidden = true;
+      const stopProgress = showProgress();
+      $('pin-cancel').focus();
+      const request = { ...params };
+      if (lastAttempt) request.lastAttempt = true;
+      const reply = daemonCall(method, request);
+      const first = await Promise.race([reply, pinAction(null)]);
+      stopProgress();
+      if (first === 'cancel') {
+        cancelled(id);
+        hidePinDialog();
+        showOutcomeText(t('pinpadUserCancelled'), 'USER_CANCELLED');
+        document.body.dataset.pin = 'pinpad-cancelled';
+        await reply;
+        delete document.body.dataset.pin;
+        return;
+      }
+      if (first?.error?.data?.reason === 'PIN_LAST_ATTEMPT' && !lastAttempt) {
+        // The counter fell to one since pin.status (another program): confirm first.
+        lastTry = true;
+        $('pin-tries').textContent = '1';
+        setLastTry(true);
+        continue;
+      }
+      hidePinDialog();
+      showOutcome(first);
+      answer(id, first);
+      return;
+    }
+  }
+
+  // Resolves with 'ok' when OK is pressed and `accept()` allows it, or 'cancel'; with no
+  // `accept`, only Cancel counts.
+  function pinAction(accept) {
+    return new Promise((resolve) => {
+      $('pin-ok').onclick = accept ? () => { if (accept()) resolve('ok'); } : null;
+      $('pin-cancel').onclick = () => resolve('cancel');
+    });
+  }
+
+  // The reader's wait, with the seconds it has lasted; returns the function that ends it.
+  function showProgress() {
+    const started = Date.now();
+    const text = () => { $('pin-progress-text').textContent = t('pinpadWaiting')(Math.floor((Date.now() - started) / 1000)); };
+    text();
+    $('pin-progress').hidden = false;
+    const timer = setInterval(text, 1000);
+    fitWindow();
+    return () => {
+      clearInterval(timer);
+      $('pin-progress').hidden = true;
+    };
+  }
+
+  // What the user should know after a PIN was used: a PIN pad's cancel or timeout, a wrong or
+  // blocked PIN. The opener gets the answer itself as well.
+  function showOutcome(response) {
+    const reason = response?.error?.data?.reason;
+    const text = {
+      PINPAD_CANCELLED: t('pinpadCancelled'),
+      PINPAD_TIMEOUT: t('pinpadTimeout'),
+      PIN_INCORRECT: Number.isInteger(response?.error?.data?.retriesLeft) ? t('pinIncorrect')(response.error.data.retriesLeft) : null,
+      PIN_BLOCKED: t('pinBlocked'),
+    }[reason] ?? null;
+    showOutcomeText(text, reason);
+  }
+
+  function showOutcomeText(text, reason) {
+    $('outcome').textContent = text ?? '';
+    $('outcome').hidden = text === null;
+    $('outcome').dataset.reason = text === null ? '' : reason;
   }
 
   function fromBase64(text) {
@@ -349,15 +530,15 @@
   }
 
   // What the user is asked to approve: the certificate, the tries left (from the daemon's
-  // PIN_REQUIRED answer) and what is signed or opened, read from the daemon by this window
-  // (never from the opener's words).
-  async function pinFacts(method, params, retriesLeft) {
+  // PIN_REQUIRED answer or pin.status) and what is signed or opened, read from the daemon by
+  // this window (never from the opener's words).
+  async function pinFacts(method, params, retriesLeft, card) {
     const facts = {
-      subject: t('contentNone'),
+      subject: card?.subject ?? t('contentNone'),
       tries: Number.isInteger(retriesLeft) ? retriesLeft : null,
       content: t('contentNone'),
     };
-    if (params.certificateId) {
+    if (!card?.subject && params.certificateId) {
       const list = await daemonCall('certificates.list', {});
       const cert = list?.result?.certificates?.find((c) => c.id === params.certificateId);
       if (cert) facts.subject = cert.subject;
@@ -388,13 +569,13 @@
     }
   }
 
-  // Shows the PIN dialog; resolves with {pin, lastAttempt} or null when the user cancels.
-  async function askPin(method, params, retriesLeft) {
-    const facts = await pinFacts(method, params, retriesLeft);
-    const dialog = $('pin-dialog');
-    $('pin-title').textContent = t('pinTitle');
+  // Fills and shows the PIN dialog. `pinpad`: the PIN is typed on the reader, so there is no PIN
+  // field and the dialog says "confirm on the reader" instead.
+  function showPinDialog(method, facts, pinpad) {
+    $('pin-dialog').dataset.mode = pinpad ? 'pinpad' : 'field';
+    $('pin-title').textContent = t(pinpad ? 'pinpadTitle' : 'pinTitle');
     $('pin-origin-label').textContent = t('pinOrigin');
-    $('pin-origin').textContent = bound;
+    showOrigin($('pin-origin'), null, bound, registrable);
     $('pin-operation-label').textContent = t('pinOperation');
     $('pin-operation').textContent = t(`op_${method}`);
     $('pin-subject-label').textContent = t('pinSubject');
@@ -403,43 +584,65 @@
     $('pin-content').textContent = facts.content;
     $('pin-tries-label').textContent = t('pinTries');
     $('pin-tries').textContent = facts.tries === null ? t('contentNone') : String(facts.tries);
-    const lastTry = facts.tries === 1;
+    setLastTry(facts.tries === 1);
+    $('pin-reader').textContent = t('pinpadConfirm');
+    $('pin-reader').hidden = !pinpad;
+    $('pin-entry').hidden = pinpad;
+    $('pin-progress').hidden = true;
+    $('pin-label').textContent = t('pinLabel');
+    $('pin-ok').textContent = t(pinpad ? 'pinpadContinue' : 'ok');
+    $('pin-ok').hidden = false;
+    $('pin-cancel').textContent = t('cancel');
+    $('pin-input').value = '';
+    showOutcomeText(null);
+    $('pin-dialog').hidden = false;
+    fitWindow();
+    toOpener({ type: 'attention' });
+  }
+
+  function setLastTry(lastTry) {
     $('pin-last').hidden = !lastTry;
     $('pin-last').textContent = t('lastTry');
     $('pin-confirm-last-label').hidden = !lastTry;
     $('pin-confirm-last').checked = false;
     $('pin-confirm-last-text').textContent = t('confirmLast');
-    $('pin-label').textContent = t('pinLabel');
-    $('pin-ok').textContent = t('ok');
-    $('pin-cancel').textContent = t('cancel');
-    const input = $('pin-input');
-    input.value = '';
-    dialog.hidden = false;
+  }
+
+  function hidePinDialog() {
+    $('pin-ok').onclick = null;
+    $('pin-cancel').onclick = null;
+    $('pin-input').onkeydown = null;
+    $('pin-input').value = '';
+    $('pin-dialog').hidden = true;
+    delete document.body.dataset.pin;
+  }
+
+  // The PIN field; resolves with {pin, lastAttempt} or null when the user cancels.
+  async function askPin(method, params, retriesLeft, card) {
+    const facts = await pinFacts(method, params, retriesLeft, card);
+    showPinDialog(method, facts, false);
     document.body.dataset.pin = 'asking';
-    fitWindow();
-    toOpener({ type: 'attention' });
+    const input = $('pin-input');
     input.focus();
+    const lastTry = facts.tries === 1;
     return new Promise((resolve) => {
       const ok = () => {
         if (input.value === '') return;
         // At one try left the last try is used only after the user confirmed it here.
         if (lastTry && !$('pin-confirm-last').checked) return;
-        done({ pin: input.value, lastAttempt: lastTry });
-      };
-      const done = (entry) => {
-        $('pin-ok').onclick = null;
-        $('pin-cancel').onclick = null;
-        input.onkeydown = null;
-        input.value = '';
-        dialog.hidden = true;
-        delete document.body.dataset.pin;
+        const entry = { pin: input.value, lastAttempt: lastTry };
+        hidePinDialog();
         resolve(entry);
       };
+      const cancel = () => {
+        hidePinDialog();
+        resolve(null);
+      };
       $('pin-ok').onclick = ok;
-      $('pin-cancel').onclick = () => done(null);
+      $('pin-cancel').onclick = cancel;
       input.onkeydown = (event) => {
         if (event.key === 'Enter') ok();
-        else if (event.key === 'Escape') done(null);
+        else if (event.key === 'Escape') cancel();
       };
     });
   }
@@ -485,11 +688,9 @@
     const always = $('consent-always');
     $('consent-title').textContent = t('consentTitle');
     $('consent-question').textContent = t('consentQuestion');
-    showOrigin($('consent-origin'), bound, registrable);
-    const host = /^https?:\/\/([^/:]+)/.exec(bound)?.[1] ?? '';
-    const unicode = unicodeHost(host);
-    $('consent-unicode').hidden = unicode === null;
-    if (unicode !== null) $('consent-unicode').textContent = t('consentUnicode')(unicode);
+    const international = showOrigin($('consent-origin'), $('consent-unicode'), bound, registrable);
+    $('consent-unicode-label').hidden = !international;
+    $('consent-unicode-label').textContent = t('consentUnicode');
     $('consent-grants').textContent = t('consentGrants');
     $('consent-wait').textContent = t('consentWait');
     deny.textContent = t('consentDeny');
