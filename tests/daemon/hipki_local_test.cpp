@@ -255,11 +255,11 @@ class HipkiLocal : public ::testing::Test {
     // A local program's POST to the HiPKI listener (or `port`), with `headers` added.
     HttpResponse post(const std::string& path, const std::string& body,
                       const std::string& headers = "", std::uint16_t port = 0) {
-        return httpExchange(port != 0 ? port : hipkiPort_,
-                            "POST " + path + " HTTP/1.1\r\nHost: " + localhost() + "\r\n" +
-                                headers +
-                                "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body);
+        const std::uint16_t to = port != 0 ? port : hipkiPort_;
+        return httpExchange(
+            to, "POST " + path + " HTTP/1.1\r\nHost: localhost:" + std::to_string(to) + "\r\n" +
+                    headers + "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
     }
 
     static json parse(const HttpResponse& r) {
