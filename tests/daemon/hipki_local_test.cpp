@@ -456,6 +456,19 @@ TEST_F(HipkiLocal, LocalPrograms_BrowserHeaders_RefusedEvenWhenConfigured) {
     EXPECT_EQ(post("/pkcs11info", "", "", port_).status, 403);
 }
 
+TEST_F(HipkiLocal, LocalPrograms_BodyOverTheMessageLimit_413) {
+    ASSERT_NO_FATAL_FAILURE(
+        start("local_programs = [\"read\", \"sign\"]\n[limits]\nmax_message_bytes = 4096"));
+    const json package = {
+        {"func", "MakeSignature"}, {"tbs", std::string(4096, 'a')}, {"pin", "123456"}};
+    const HttpResponse r = post("/sign", "tbsPackage=" + package.dump());
+    EXPECT_EQ(r.status, 413) << r.statusLine;
+    EXPECT_TRUE(daemon_->waitForLog("http request refused status=413 path=/sign", 5s))
+        << daemon_->log();
+    // Within the limit, the same program is answered.
+    EXPECT_EQ(parse(post("/pkcs11info", "")).at("ret_code"), 0);
+}
+
 // The HiPKI listener's sockets held by a socket unit (tenderkeyd-hipki.socket):
 // systemd-socket-activate holds them and starts the daemon with them on the first connection.
 class HipkiActivation : public ::testing::Test {
