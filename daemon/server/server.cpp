@@ -762,6 +762,13 @@ struct Server::Impl {
             return;
         }
         localPosts.erase(pc->post->id);
+        // As for a WebSocket connection: card work it left behind is cancelled, and the
+        // service forgets the id.
+        try {
+            api.connectionClosed(pc->post->id);
+        } catch (const std::exception& e) {
+            spdlog::error("connectionClosed({}) failed: {}", pc->post->id, e.what());
+        }
         if (pc->post->response) {
             card::secureWipe(pc->post->response->data(), pc->post->response->size());
         }
