@@ -692,7 +692,11 @@ struct Server::Impl {
                         const auto code = response.value("ret_code", std::int64_t{0});
                         logRequest(std::string(service::hipki::kLocalProgramOrigin), "POST " + path,
                                    code == 0 ? "ok" : "ret_code=" + std::to_string(code), received);
-                        mailbox->post([impl, id, text = response.dump()]() mutable {
+                        // Text the card gave (names) is valid UTF-8 already; replacing is the
+                        // guard that keeps this thread from throwing.
+                        std::string text =
+                            response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                        mailbox->post([impl, id, text = std::move(text)]() mutable {
                             impl->deliverLocalProgram(id, std::move(text));
                         });
                     });
