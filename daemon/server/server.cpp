@@ -688,7 +688,7 @@ struct Server::Impl {
                                            {}};
         hipki->call(context, package,
                     [mailbox = mailbox, impl = this, id = post.id, path = post.path,
-                     received = post.received](json response) {
+                     received = post.received](const json& response) {
                         const auto code = response.value("ret_code", std::int64_t{0});
                         logRequest(std::string(service::hipki::kLocalProgramOrigin), "POST " + path,
                                    code == 0 ? "ok" : "ret_code=" + std::to_string(code), received);

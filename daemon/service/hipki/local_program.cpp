@@ -17,6 +17,8 @@ struct WipedString {
     WipedString() = default;
     WipedString(const WipedString&) = delete;
     WipedString& operator=(const WipedString&) = delete;
+    WipedString(WipedString&&) = delete;
+    WipedString& operator=(WipedString&&) = delete;
     ~WipedString() {
         if (!text.empty()) {
             OPENSSL_cleanse(text.data(), text.size());
