@@ -8,6 +8,7 @@ set(TK_PACKAGE_COMPONENT tenderkey)
 
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/tenderkeyd.service
               ${PROJECT_SOURCE_DIR}/systemd/tenderkeyd.socket
+              ${PROJECT_SOURCE_DIR}/systemd/tenderkeyd-hipki.socket
         DESTINATION /lib/systemd/system COMPONENT ${TK_PACKAGE_COMPONENT})
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/user/tenderkeyd.service
         DESTINATION lib/systemd/user COMPONENT ${TK_PACKAGE_COMPONENT})

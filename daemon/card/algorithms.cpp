@@ -47,6 +47,8 @@ std::string_view hashAlgorithmName(HashAlgorithm hash) noexcept {
             return "SHA-384";
         case HashAlgorithm::Sha512:
             return "SHA-512";
+        case HashAlgorithm::Sha1:
+            return "SHA-1";
     }
     return "";
 }
@@ -69,6 +71,8 @@ std::size_t digestSize(HashAlgorithm hash) noexcept {
             return 48;
         case HashAlgorithm::Sha512:
             return 64;
+        case HashAlgorithm::Sha1:
+            return 20;
     }
     return 0;
 }

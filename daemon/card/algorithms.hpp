@@ -15,10 +15,14 @@ bool isRsa(KeyAlgorithm algorithm) noexcept;
 // Modulus length for RSA, field (and coordinate) length for EC, in bytes.
 std::size_t keySizeBytes(KeyAlgorithm algorithm) noexcept;
 
-enum class HashAlgorithm { Sha256, Sha384, Sha512 };
+// Sha1 is here for one caller only: the HiPKI endpoint with `[hipki] allow_sha1` (the portals of
+// that dialect still ask for SHA-1 signatures). hashAlgorithmFromName does not know it, so the
+// API and the command line keep refusing SHA-1.
+enum class HashAlgorithm { Sha256, Sha384, Sha512, Sha1 };
 
-// "SHA-256", ...
+// "SHA-256", ..., "SHA-1"
 std::string_view hashAlgorithmName(HashAlgorithm hash) noexcept;
+// "SHA-256", "SHA-384", "SHA-512"; nullopt for anything else, "SHA-1" included.
 std::optional<HashAlgorithm> hashAlgorithmFromName(std::string_view name) noexcept;
 std::size_t digestSize(HashAlgorithm hash) noexcept;
 

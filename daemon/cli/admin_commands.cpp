@@ -23,6 +23,7 @@
 #include "cli/exit_status.hpp"
 #include "cli/origins_file.hpp"
 #include "cli/output.hpp"
+#include "cli/port_holder.hpp"
 #include "crypto/certificate.hpp"
 #include "pcsc/context.hpp"
 #include "pcsc/errors.hpp"
@@ -374,6 +375,62 @@ Check checkPolkit() {
             "daemon running asks pkcheck"};
 }
 
+// The HiPKI listener (docs/hipki.md): on when [hipki] enabled = true, or when unset and the
+// socket unit hands its sockets over. Whoever else holds its port is named: when the endpoint
+// is on that is a failure (the daemon refuses to start beside it); when it is off, most likely
+// the vendor's own HiPKI Local Server, which the portals then reach (information only).
+Check checkHipki(const ConfigView& config) {
+    const std::uint16_t port = config.config.hipki.port;
+    const std::string portText = std::to_string(port);
+    const std::optional<bool> enabled = config.config.hipki.enabled;
+    const std::string id = "hipki port " + portText;
+    bool ours = false;
+    bool foreign = false;
+    for (const std::string address : {"127.0.0.1", "::1"}) {
+        const Probe probe = probeEndpoint({address, port, false});
+        ours = ours || probe.state == Probe::State::Ours;
+        foreign =
+            foreign || probe.state == Probe::State::Foreign || probe.state == Probe::State::Unknown;
+    }
+    const PortListeners listeners = portListeners(port);
+    const std::string holder = describeHolders(listeners, port);
+    const std::string enableFix =
+        "stop that program (and keep it from starting), then: systemctl "
+        "enable --now tenderkeyd-hipki.socket; systemctl restart "
+        "tenderkeyd";
+    if (enabled == true) {
+        if (foreign && listeners.listening) {
+            return {id, "fail",
+                    "[hipki] enabled, but port " + portText + " is held by another program: " +
+                        holder + "; tenderkeyd refuses to start while it is",
+                    enableFix + "; or set [hipki] enabled = false in " + config.path};
+        }
+        if (!ours) {
+            return {id, "fail", "[hipki] enabled, but nothing answers on port " + portText,
+                    "systemctl restart tenderkeyd; `journalctl -u tenderkeyd -b` says why it "
+                    "does not run"};
+        }
+        return {id, "ok", "the HiPKI endpoint answers on 127.0.0.1 and [::1]", ""};
+    }
+    if (!enabled && ours) {
+        return {id, "ok",
+                "the HiPKI endpoint answers on 127.0.0.1 and [::1] (sockets of "
+                "tenderkeyd-hipki.socket)",
+                ""};
+    }
+    if (listeners.listening && !ours) {
+        return {id, "info",
+                "the HiPKI endpoint is off; port " + portText + " is held by " + holder +
+                    ": the vendor's HiPKI Local Server, most likely, which the HiPKI portals "
+                    "then reach",
+                enabled ? "" : "to let TenderKey answer those portals instead: " + enableFix};
+    }
+    return {id, "info",
+            enabled ? "the HiPKI endpoint is off ([hipki] enabled = false)"
+                    : "the HiPKI endpoint is off (tenderkeyd-hipki.socket is not enabled)",
+            ""};
+}
+
 Check checkLocalNetworkAccess(const ConfigView& config) {
     std::string https;
     for (const auto& origin : config.config.origins) {
@@ -723,6 +780,7 @@ void runDoctor(const CommandLine& line) {
     for (const ListenerView& listener : lookAtListeners(config.config)) {
         checks.push_back(checkListener(listener, config, pcsc));
     }
+    checks.push_back(checkHipki(config));
     checks.push_back(checkPolkit());
     checks.push_back(checkLocalNetworkAccess(config));
 

@@ -577,6 +577,15 @@ std::optional<card::HashAlgorithm> hashOf(const EVP_MD* md) {
     return std::nullopt;
 }
 
+// The digest of a signature: hashOf's, and SHA-1, which only a caller that allowed it asks for
+// (the HiPKI endpoint's allow_sha1: the service layer decides). OAEP keeps hashOf's list.
+std::optional<card::HashAlgorithm> signatureHashOf(const EVP_MD* md) {
+    if (md != nullptr && EVP_MD_is_a(md, "SHA1")) {
+        return card::HashAlgorithm::Sha1;
+    }
+    return hashOf(md);
+}
+
 std::optional<card::HashAlgorithm> hashOfLength(std::size_t length) {
     for (const auto hash :
          {card::HashAlgorithm::Sha256, card::HashAlgorithm::Sha384, card::HashAlgorithm::Sha512}) {
@@ -709,7 +718,7 @@ int readSignatureParams(SignatureContext& ctx, const OSSL_PARAM params[]) {
     const OSSL_PARAM* p = nullptr;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != nullptr) {
         ctx.md = fetchDigest(ctx.provider, p);
-        if (!ctx.md || !hashOf(ctx.md.get())) {
+        if (!ctx.md || !signatureHashOf(ctx.md.get())) {
             ctx.md.reset();
             return 0;
         }
@@ -884,7 +893,7 @@ int signDigest(SignatureContext& ctx, unsigned char* sig, std::size_t* siglen, s
         return 1;
     }
     std::optional<card::HashAlgorithm> hash =
-        ctx.md ? hashOf(ctx.md.get()) : (ctx.ecdsa ? hashOfLength(tbslen) : std::nullopt);
+        ctx.md ? signatureHashOf(ctx.md.get()) : (ctx.ecdsa ? hashOfLength(tbslen) : std::nullopt);
     if (!hash || card::digestSize(*hash) != tbslen) {
         ERR_raise_data(ERR_LIB_PROV, ERR_R_PASSED_INVALID_ARGUMENT, "digest unsupported");
         return 0;
@@ -895,7 +904,7 @@ int signDigest(SignatureContext& ctx, unsigned char* sig, std::size_t* siglen, s
             const bool saltIsHashLength =
                 ctx.saltLength == RSA_PSS_SALTLEN_DIGEST ||
                 ctx.saltLength == static_cast<int>(card::digestSize(*hash));
-            const bool mgf1IsHash = !ctx.mgf1 || hashOf(ctx.mgf1.get()) == hash;
+            const bool mgf1IsHash = !ctx.mgf1 || signatureHashOf(ctx.mgf1.get()) == hash;
             if (!saltIsHashLength || !mgf1IsHash) {
                 ERR_raise_data(ERR_LIB_PROV, ERR_R_PASSED_INVALID_ARGUMENT,
                                "PSS parameters unsupported");
@@ -933,7 +942,7 @@ int digestSignInit(void* vctx, const char* mdname, void* provkey, const OSSL_PAR
     if (mdname != nullptr && mdname[0] != '\0') {
         ctx->md.reset(EVP_MD_fetch(ctx->provider->libraryContext, mdname, nullptr));
     }
-    if (!ctx->md || !hashOf(ctx->md.get())) {
+    if (!ctx->md || !signatureHashOf(ctx->md.get())) {
         return 0;
     }
     ctx->digesting.reset(EVP_MD_CTX_new());

@@ -46,6 +46,8 @@ const char* digestName(card::HashAlgorithm hash) {
             return "SHA384";
         case card::HashAlgorithm::Sha512:
             return "SHA512";
+        case card::HashAlgorithm::Sha1:
+            return "SHA1";
     }
     return "SHA256";
 }

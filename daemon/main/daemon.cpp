@@ -165,18 +165,36 @@ int runDaemon(const CommandLine& commandLine, const DaemonHost& host) {
     std::unique_ptr<service::ApiService> service;
     std::unique_ptr<server::Server> server;
     try {
-        server::ServerSettings settings{config.listeners, config.limits, TK_VERSION,
-                                        config.pagePins,  std::nullopt,  {}};
-        if (config.hipki.enabled) {
-            settings.hipki = service::hipki::AdapterOptions{config.hipki.serverVersion};
-            // The HiPKI listener on both loopback addresses (a squatter on either would receive
-            // the portals' packages): the daemon refuses to start when it cannot hold both.
+        server::ServerSettings settings{
+            config.listeners, config.limits, TK_VERSION, config.pagePins, std::nullopt, {}, 0, {}};
+        // The HiPKI listener on both loopback addresses (a squatter on either would receive
+        // the portals' packages): the daemon refuses to start when it cannot hold both.
+        // `[hipki] enabled` unset: on exactly when the service manager hands over sockets at
+        // its port (tenderkeyd-hipki.socket, enabled by the package only when the port was
+        // free at install).
+        const bool hipkiWanted = config.hipki.enabled.value_or(true);
+        if (hipkiWanted) {
             settings.listeners.push_back(
                 service::ListenerConfig{"localhost", config.hipki.port, {}, {}});
         }
         // Sockets a socket unit holds for the daemon are adopted; the other addresses are
         // bound as usual.
         settings.inherited = inheritedSockets(server::endpointsFor(settings.listeners));
+        const bool hipkiHandedOver = std::any_of(
+            settings.inherited.begin(), settings.inherited.end(),
+            [&](const server::InheritedSocket& s) { return s.port == config.hipki.port; });
+        if (hipkiWanted && !config.hipki.enabled && !hipkiHandedOver) {
+            settings.listeners.pop_back();
+        } else if (hipkiWanted) {
+            settings.hipki =
+                service::hipki::AdapterOptions{config.hipki.serverVersion, config.hipki.allowSha1};
+            settings.hipkiLocalPrograms = config.hipki.localPrograms;
+            settings.hipkiPort = config.hipki.port;
+            spdlog::info(
+                "HiPKI endpoint on port {}{}{}", config.hipki.port,
+                config.hipki.enabled ? "" : " (its sockets handed over by the service manager)",
+                config.hipki.allowSha1 ? "; SHA-1 signatures allowed" : "");
+        }
         service = service::makeService(config, TK_VERSION);
         server = std::make_unique<server::Server>(*service, settings, lookupOf(policy),
                                                   service::makeConsentPolicy(config));

@@ -2,12 +2,11 @@
 
 namespace tk::server {
 
-HttpRoute routeHttp(bool isGet, std::string_view path) {
+HttpRoute routeHttp(bool isGet, bool isPost, std::string_view path) {
     // The HiPKI dialect's POST endpoints answer browsers never and local programs only when
-    // configured (docs/hipki.md); no local program is configured to use them, so every request
-    // is refused.
+    // `[hipki] local_programs` allows them (docs/hipki.md); the server checks both.
     if (path == "/sign" || path == "/decrypt" || path == "/pkcs11info") {
-        return {HttpRoute::Kind::Forbidden, nullptr};
+        return {isPost ? HttpRoute::Kind::LocalProgram : HttpRoute::Kind::Forbidden, nullptr};
     }
     if (!isGet) {
         return {};

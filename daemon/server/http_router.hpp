@@ -10,14 +10,22 @@
 namespace tk::server {
 
 // What a plain HTTP request (one that passed the Host check) gets: GET /health, GET of a
-// page, or 404 for anything else.
+// page, a POST of the HiPKI dialect (LocalProgram: the server decides who may), 403 for other
+// methods on those paths, or 404 for anything else.
 struct HttpRoute {
-    enum class Kind { NotFound, Health, Page, Forbidden };
+    enum class Kind { NotFound, Health, Page, Forbidden, LocalProgram };
     Kind kind = Kind::NotFound;
     const Page* page = nullptr;
 };
 
-HttpRoute routeHttp(bool isGet, std::string_view path);
+HttpRoute routeHttp(bool isGet, bool isPost, std::string_view path);
+
+// A request a browser sent: it has an Origin header or one of the Sec-Fetch-* headers (the
+// names libwebsockets cannot list, so the ones browsers send are named). A local program
+// sends neither.
+inline constexpr std::string_view kFetchMetadataHeaders[] = {
+    "sec-fetch-site:", "sec-fetch-mode:", "sec-fetch-dest:", "sec-fetch-user:",
+    "sec-fetch-storage-access:"};
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 

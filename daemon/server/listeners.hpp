@@ -58,4 +58,7 @@ int acceptPending(int listeningFd);
 // Closes a connection acceptPending returned (one the server does not take: it is stopping).
 void closeAccepted(int fd);
 
+// The local port of a connected socket; 0 when it cannot be read.
+std::uint16_t localPort(std::intptr_t socket);
+
 }  // namespace tk::server

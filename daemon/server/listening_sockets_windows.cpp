@@ -86,4 +86,20 @@ int acceptPending(int /*listeningFd*/) {
 
 void closeAccepted(int /*fd*/) {}
 
+std::uint16_t localPort(std::intptr_t socket) {
+    sockaddr_storage address{};
+    int length = sizeof(address);
+    if (getsockname(static_cast<SOCKET>(socket), reinterpret_cast<sockaddr*>(&address), &length) !=
+        0) {
+        return 0;
+    }
+    if (address.ss_family == AF_INET) {
+        return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+    }
+    if (address.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+    }
+    return 0;
+}
+
 }  // namespace tk::server

@@ -23,6 +23,7 @@
 #include "server/json_rpc.hpp"
 #include "server/mailbox.hpp"
 #include "service/client_text.hpp"
+#include "service/hipki/local_program.hpp"
 
 namespace tk::server {
 
@@ -60,9 +61,23 @@ struct Session {
     bool readingPaused = false;
 };
 
+// A local program's POST to the HiPKI listener (docs/hipki.md): its body as it arrives (it may
+// hold a PIN: wiped when given up), then the HiPKI response to write.
+struct LocalProgramPost {
+    std::uint64_t id = 0;
+    std::string path;
+    std::string function;  // the HiPKI function the path names
+    MessageBuffer body;
+    Clock::time_point received;
+    bool called = false;
+    std::optional<std::string> response;
+    bool headersSent = false;
+};
+
 // libwebsockets' per-connection user data: zero-filled memory, no constructor runs.
 struct PerConnection {
     Session* session;
+    LocalProgramPost* post;  // an HTTP connection's local-program POST, owned
     unsigned healthLength;
     char health[240];
     const char* page;  // a page being written (static bytes), and how much of it went out
@@ -192,6 +207,7 @@ struct Server::Impl {
 
     // Network thread only.
     std::unordered_map<std::uint64_t, Session*> sessions;
+    std::unordered_map<std::uint64_t, lws*> localPosts;  // POSTs waiting for their answer
     std::uint64_t nextSessionId = 1;
     bool draining = false;
     bool closingAll = false;
@@ -486,9 +502,16 @@ struct Server::Impl {
     // ---- HTTP ----
 
     ListenerFacts listenerOf(lws* wsi) const {
-        // The configured port (an inherited listener's vhost listens on nothing itself).
-        const auto* endpoint = static_cast<const Endpoint*>(lws_get_vhost_user(lws_get_vhost(wsi)));
-        return {endpoint != nullptr ? endpoint->port : std::uint16_t{0}, lws_is_ssl(wsi) != 0};
+        // The port the connection came in on. Not the vhost's: connections of inherited
+        // listeners (whose vhosts listen on nothing themselves) may be moved by libwebsockets
+        // to the first such vhost when it reads their Host header.
+        std::uint16_t port = localPort(static_cast<std::intptr_t>(lws_get_socket_fd(wsi)));
+        if (port == 0) {
+            const auto* endpoint =
+                static_cast<const Endpoint*>(lws_get_vhost_user(lws_get_vhost(wsi)));
+            port = endpoint != nullptr ? endpoint->port : std::uint16_t{0};
+        }
+        return {port, lws_is_ssl(wsi) != 0};
     }
 
     int onConfirmUpgrade(lws* wsi) {
@@ -533,7 +556,10 @@ struct Server::Impl {
         char* uri = nullptr;
         int uriLength = 0;
         const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
-        const HttpRoute route = routeHttp(method == LWSHUMETH_GET, path);
+        const HttpRoute route = routeHttp(method == LWSHUMETH_GET, method == LWSHUMETH_POST, path);
+        if (route.kind == HttpRoute::Kind::LocalProgram) {
+            return onLocalProgramPost(wsi, pc, listener.port, path);
+        }
         if (route.kind == HttpRoute::Kind::Forbidden) {
             spdlog::info("http request refused status=403 path={}", service::clientText(path));
             writeEmptyResponse(wsi, 403, true);
@@ -573,6 +599,185 @@ struct Server::Impl {
         }
         lws_callback_on_writable(wsi);
         return 0;
+    }
+
+    // ---- local programs (docs/hipki.md) ----
+
+    static bool fromBrowser(lws* wsi) {
+        if (header(wsi, WSI_TOKEN_ORIGIN)) {
+            return true;
+        }
+        for (const std::string_view name : kFetchMetadataHeaders) {
+            if (lws_hdr_custom_length(wsi, name.data(), static_cast<int>(name.size())) >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // POST /sign, /decrypt, /pkcs11info: browsers never get an answer (any Origin or
+    // Sec-Fetch-* header: 403, whatever the configuration); a local program gets the
+    // capabilities of `[hipki] local_programs`, and 403 when it lists none. Only on the HiPKI
+    // listener.
+    int onLocalProgramPost(lws* wsi, PerConnection* pc, std::uint16_t port, std::string_view path) {
+        const char* refusal = nullptr;
+        if (!hipki || port != settings.hipkiPort || pc == nullptr) {
+            refusal = "hipki-listener";
+        } else if (fromBrowser(wsi)) {
+            refusal = "browser";
+        } else if (settings.hipkiLocalPrograms == service::Capabilities{}) {
+            refusal = "local-programs";
+        }
+        if (refusal != nullptr) {
+            spdlog::info("http request refused status=403 path={} check={}",
+                         service::clientText(path), refusal);
+            writeEmptyResponse(wsi, 403, true);
+            return -1;
+        }
+        char query[32] = {};
+        const bool withCert =
+            lws_get_urlarg_by_name(wsi, "withcert=", query, sizeof(query)) != nullptr &&
+            std::string_view(query).ends_with("=true");
+        const auto function = service::hipki::localProgramFunction(path, withCert);
+        if (!function) {
+            writeEmptyResponse(wsi, 404, true);
+            return -1;
+        }
+        auto* post = new LocalProgramPost;
+        post->id = nextSessionId++;
+        post->path = std::string(path);
+        post->function = std::string(*function);
+        post->received = Clock::now();
+        pc->post = post;
+        localPosts.emplace(post->id, wsi);
+        const auto length = header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+        if (!length || std::atoll(length->c_str()) <= 0) {
+            // No body follows: the call starts once the request is fully read.
+            lws_callback_on_writable(wsi);
+        }
+        return 0;
+    }
+
+    int onLocalProgramBody(lws* wsi, PerConnection* pc, const char* data, std::size_t length) {
+        const card::WipeOnExit wipe(
+            {reinterpret_cast<std::uint8_t*>(const_cast<char*>(data)), length});
+        if (pc == nullptr || pc->post == nullptr || pc->post->called) {
+            return -1;
+        }
+        if (pc->post->body.size() + length > settings.limits.maxMessageBytes) {
+            spdlog::info("http request refused status=413 path={} origin={}",
+                         service::clientText(pc->post->path), service::hipki::kLocalProgramOrigin);
+            writeEmptyResponse(wsi, 413, true);
+            return -1;
+        }
+        pc->post->body.append(data, length);
+        return 0;
+    }
+
+    void callLocalProgram(LocalProgramPost& post) {
+        post.called = true;
+        json package = service::hipki::localProgramPackage(
+            post.function, std::string_view(post.body.data(), post.body.size()));
+        card::secureWipe(post.body.data(), post.body.size());
+        post.body.clear();
+        const service::CallContext context{post.id,
+                                           std::string(service::hipki::kLocalProgramOrigin),
+                                           settings.hipkiLocalPrograms,
+                                           post.received,
+                                           false,
+                                           {}};
+        hipki->call(context, package,
+                    [mailbox = mailbox, impl = this, id = post.id, path = post.path,
+                     received = post.received](const json& response) {
+                        const auto code = response.value("ret_code", std::int64_t{0});
+                        logRequest(std::string(service::hipki::kLocalProgramOrigin), "POST " + path,
+                                   code == 0 ? "ok" : "ret_code=" + std::to_string(code), received);
+                        // Text the card gave (names) is valid UTF-8 already; replacing is the
+                        // guard that keeps this thread from throwing.
+                        std::string text =
+                            response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                        mailbox->post([impl, id, text = std::move(text)]() mutable {
+                            impl->deliverLocalProgram(id, std::move(text));
+                        });
+                    });
+    }
+
+    void deliverLocalProgram(std::uint64_t id, std::string text) {
+        const auto it = localPosts.find(id);
+        if (it == localPosts.end()) {
+            return;  // the program went away meanwhile
+        }
+        auto* pc = static_cast<PerConnection*>(lws_wsi_user(it->second));
+        if (pc == nullptr || pc->post == nullptr) {
+            return;
+        }
+        pc->post->response = std::move(text);
+        lws_callback_on_writable(it->second);
+    }
+
+    int writeLocalProgram(lws* wsi, LocalProgramPost& post) {
+        if (!post.called) {
+            callLocalProgram(post);
+            return 0;
+        }
+        if (!post.response) {
+            return 0;
+        }
+        const std::string& body = *post.response;
+        if (!post.headersSent) {
+            std::array<unsigned char, LWS_PRE + 512> buffer{};
+            unsigned char* start = buffer.data() + LWS_PRE;
+            unsigned char* p = start;
+            unsigned char* end = buffer.data() + buffer.size() - 1;
+            static constexpr std::string_view kNoStore = "no-store";
+            static constexpr std::string_view kNoSniff = "nosniff";
+            if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", body.size(),
+                                            &p, end) != 0 ||
+                lws_add_http_header_by_name(
+                    wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
+                    reinterpret_cast<const unsigned char*>(kNoStore.data()),
+                    static_cast<int>(kNoStore.size()), &p, end) != 0 ||
+                lws_add_http_header_by_name(
+                    wsi, reinterpret_cast<const unsigned char*>("x-content-type-options:"),
+                    reinterpret_cast<const unsigned char*>(kNoSniff.data()),
+                    static_cast<int>(kNoSniff.size()), &p, end) != 0 ||
+                lws_finalize_write_http_header(wsi, start, &p, end) != 0) {
+                return -1;
+            }
+            post.headersSent = true;
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        std::vector<unsigned char> buffer(LWS_PRE + body.size());
+        std::memcpy(buffer.data() + LWS_PRE, body.data(), body.size());
+        const int written =
+            lws_write(wsi, buffer.data() + LWS_PRE, body.size(), LWS_WRITE_HTTP_FINAL);
+        card::secureWipe(buffer.data(), buffer.size());
+        if (written != static_cast<int>(body.size())) {
+            return -1;
+        }
+        endLocalProgram(wsi);
+        return lws_http_transaction_completed(wsi) != 0 ? -1 : 0;
+    }
+
+    void endLocalProgram(lws* wsi) {
+        auto* pc = static_cast<PerConnection*>(lws_wsi_user(wsi));
+        if (pc == nullptr || pc->post == nullptr) {
+            return;
+        }
+        localPosts.erase(pc->post->id);
+        // As for a WebSocket connection: card work it left behind is cancelled, and the
+        // service forgets the id.
+        try {
+            api.connectionClosed(pc->post->id);
+        } catch (const std::exception& e) {
+            spdlog::error("connectionClosed({}) failed: {}", pc->post->id, e.what());
+        }
+        if (pc->post->response) {
+            card::secureWipe(pc->post->response->data(), pc->post->response->size());
+        }
+        delete pc->post;
+        pc->post = nullptr;
     }
 
     int startPage(lws* wsi, PerConnection* pc, const Page& page) {
@@ -627,6 +832,9 @@ struct Server::Impl {
     }
 
     int onHttpWriteable(lws* wsi, PerConnection* pc) {
+        if (pc != nullptr && pc->post != nullptr) {
+            return writeLocalProgram(wsi, *pc->post);
+        }
         if (pc != nullptr && pc->page != nullptr) {
             return writePageChunk(wsi, pc);
         }
@@ -990,6 +1198,20 @@ struct Server::Impl {
                 return onHttp(wsi, pc, std::string_view(static_cast<const char*>(in), len));
             case LWS_CALLBACK_HTTP_WRITEABLE:
                 return onHttpWriteable(wsi, pc);
+            case LWS_CALLBACK_HTTP_BODY:
+                return onLocalProgramBody(wsi, pc, static_cast<const char*>(in), len);
+            case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+                if (pc == nullptr || pc->post == nullptr) {
+                    return -1;
+                }
+                if (!pc->post->called) {
+                    callLocalProgram(*pc->post);
+                }
+                return 0;
+            case LWS_CALLBACK_CLOSED_HTTP:
+            case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+                endLocalProgram(wsi);
+                return 0;
             case LWS_CALLBACK_ESTABLISHED:
                 return onEstablished(wsi, pc);
             case LWS_CALLBACK_RECEIVE:

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,11 @@ struct ServerSettings {
     // Set: the HiPKI endpoint is enabled and bridge connections may send hipki.call
     // (docs/hipki.md).
     std::optional<service::hipki::AdapterOptions> hipki;
+    // `[hipki] local_programs`: what a POST to /sign, /decrypt, /pkcs11info on the HiPKI
+    // listener without any browser header may do. Empty: every such request is refused.
+    service::Capabilities hipkiLocalPrograms;
+    // The HiPKI listener's port: the POST endpoints answer there only.
+    std::uint16_t hipkiPort = 0;
     // Listening sockets handed over already open, each for one of the endpoints of
     // `listeners`: adopted instead of bound (the server owns and closes them from start()).
     // One that matches no endpoint makes start() throw.

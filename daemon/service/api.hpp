@@ -25,12 +25,14 @@ struct ApiError {
 };
 
 // Per-call options that only an in-process adapter sets (the HiPKI endpoint, docs/hipki.md),
-// never a request's JSON: the extra signed attributes of a CMS signature and the DES-EDE3-CBC
-// envelopes of its portals.
+// never a request's JSON: the extra signed attributes of a CMS signature, the DES-EDE3-CBC
+// envelopes of its portals and (with `[hipki] allow_sha1`) their SHA-1 signatures.
 struct CallExtensions {
     std::optional<std::string> cmsRandomNonce;
     std::optional<std::string> cmsCardSerialNumber;
     bool allowDesEde3Envelope = false;
+    // sign accepts hash "SHA-1" (CMS and raw); every other caller is refused it.
+    bool allowSha1Signature = false;
 };
 
 // Everything a method needs to know about the caller. The origin is the one from the

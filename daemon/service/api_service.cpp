@@ -184,6 +184,14 @@ card::HashAlgorithm hashFromName(const std::optional<std::string>& name) {
     return name ? *card::hashAlgorithmFromName(*name) : card::HashAlgorithm::Sha256;
 }
 
+// sign's hash: SHA-1 only for a call whose adapter allowed it (CallExtensions).
+card::HashAlgorithm signingHash(const ParamReader& params, const CallExtensions& extensions) {
+    if (extensions.allowSha1Signature && params.optionalString("hash") == "SHA-1") {
+        return card::HashAlgorithm::Sha1;
+    }
+    return hashFromName(optionalHash(params));
+}
+
 }  // namespace
 
 struct ApiService::Request {
@@ -504,7 +512,7 @@ void ApiService::sign(Request& request) {
     const std::string certificateId = params.requiredCertificateId("certificateId");
     params.checkSecret("pin");
     const bool lastAttempt = honouredLastAttempt(params, request.context);
-    const card::HashAlgorithm hash = hashFromName(optionalHash(params));
+    const card::HashAlgorithm hash = signingHash(params, request.context.extensions);
     std::optional<card::Bytes> digest = params.optionalBase64("digest", false, 0);
     const std::optional<card::Bytes> data =
         params.optionalBase64("data", true, options_.limits.maxParameterBytes);

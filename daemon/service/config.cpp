@@ -321,7 +321,29 @@ class TomlReader {
     }
 
     void readHipki(const toml::table& hipki, HipkiConfig& config) const {
-        onlyKeys(hipki, {"enabled", "server_version", "port"}, "[hipki]");
+        onlyKeys(hipki, {"enabled", "server_version", "port", "allow_sha1", "local_programs"},
+                 "[hipki]");
+        if (const toml::node* value = hipki.get("allow_sha1")) {
+            config.allowSha1 = boolean(*value, "hipki.allow_sha1");
+        }
+        if (const toml::node* value = hipki.get("local_programs")) {
+            const auto* list = value->as_array();
+            if (list == nullptr) {
+                fail(value->source(), "hipki.local_programs must be an array of strings");
+            }
+            for (const toml::node& element : *list) {
+                const std::string name = string(element, "every hipki.local_programs entry");
+                const auto capability = capabilityFromName(name);
+                // What the HiPKI functions need; nothing that manages PINs or registers.
+                if (!capability ||
+                    (*capability != Capability::Read && *capability != Capability::Sign &&
+                     *capability != Capability::SignRaw && *capability != Capability::Decrypt)) {
+                    fail(element.source(), "unknown hipki.local_programs capability \"" + name +
+                                               "\" (known: read, sign, sign-raw, decrypt)");
+                }
+                config.localPrograms.add(*capability);
+            }
+        }
         if (const toml::node* value = hipki.get("port")) {
             const auto port = value->value<std::int64_t>();
             if (!port || *port < 1 || *port > 65535) {

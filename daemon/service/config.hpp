@@ -40,7 +40,15 @@ struct Limits {
 
 // [hipki] (docs/hipki.md): the HiPKI dialect for the portals that speak it.
 struct HipkiConfig {
-    bool enabled = false;
+    // true: on (the daemon holds both loopback addresses or refuses to start); false: off.
+    // Unset: on exactly when the service manager hands over sockets at `port`
+    // (tenderkeyd-hipki.socket, which the package enables only when the port was free).
+    std::optional<bool> enabled;
+    // allow_sha1: MakeSignature may sign SHA-1 (the API never does).
+    bool allowSha1 = false;
+    // local_programs: what a local program (a POST to /sign, /decrypt, /pkcs11info without any
+    // browser header) may do: read, sign, sign-raw, decrypt. None (the default): refused.
+    Capabilities localPrograms;
     // What the pages compare against their minimum versions (as strings).
     std::string serverVersion = "1.3.4.103328";
     // The HiPKI listener: 127.0.0.1 and ::1 on this port (the portals use 61161; another port

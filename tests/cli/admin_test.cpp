@@ -333,6 +333,62 @@ TEST_F(AdminCli, Doctor_BrokenConfiguration_FailsNamingFileAndLine) {
     EXPECT_EQ(edit.exitCode, kConfigInvalid) << describe(edit);
 }
 
+// The HiPKI listener's port held by another program (here this test): the doctor names it, as
+// a failure when the endpoint is enabled (the daemon refuses to start beside it), as
+// information when it is off (the vendor's own server, most likely).
+TEST_F(AdminCli, Doctor_HipkiEnabledPortHeld_FailsNamingTheHolder) {
+    const std::uint16_t hipki = freePort();
+    writeConfig("[[listeners]]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port_) +
+                "\n[hipki]\nenabled = true\nport = " + std::to_string(hipki) + "\n");
+    ForeignServer other(hipki);
+    const ProcessResult doctor = tenderkey({"--json", "doctor", "--config", config_});
+    ASSERT_EQ(doctor.exitCode, kChecksFailed) << describe(doctor);
+    const json check = checkNamed(parse(doctor), "hipki");
+    EXPECT_EQ(check.at("status"), "fail") << check.dump();
+    const std::string message = check.at("message");
+    EXPECT_NE(message.find("held by another program"), std::string::npos) << message;
+    EXPECT_NE(message.find("(pid " + std::to_string(::getpid())), std::string::npos) << message;
+    EXPECT_NE(check.at("fix").get<std::string>().find("tenderkeyd-hipki.socket"),
+              std::string::npos);
+}
+
+TEST_F(AdminCli, Doctor_HipkiOffPortHeld_InformsNamingTheVendorsServer) {
+    const std::uint16_t hipki = freePort();
+    writeConfig("[[listeners]]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port_) +
+                "\n[[origins]]\norigin = \"" + kPortal +
+                "\"\n[hipki]\nport = " + std::to_string(hipki) + "\n");
+    startDaemon();
+    {
+        const json check =
+            checkNamed(parse(tenderkey({"--json", "doctor", "--config", config_})), "hipki");
+        EXPECT_EQ(check.at("status"), "info") << check.dump();
+        EXPECT_NE(check.at("message").get<std::string>().find("not enabled"), std::string::npos)
+            << check.dump();
+    }
+    ForeignServer other(hipki);
+    const ProcessResult doctor = tenderkey({"--json", "doctor", "--config", config_});
+    EXPECT_EQ(doctor.exitCode, kOk) << describe(doctor);
+    const json check = checkNamed(parse(doctor), "hipki");
+    EXPECT_EQ(check.at("status"), "info") << check.dump();
+    const std::string message = check.at("message");
+    EXPECT_NE(message.find("HiPKI Local Server"), std::string::npos) << message;
+    EXPECT_NE(message.find("(pid " + std::to_string(::getpid())), std::string::npos) << message;
+    const ProcessResult text = tenderkey({"doctor", "--config", config_});
+    EXPECT_NE(text.out.find("[info] hipki port " + std::to_string(hipki) + ": "), std::string::npos)
+        << describe(text);
+}
+
+TEST_F(AdminCli, Doctor_HipkiEnabledAndServed_Ok) {
+    const std::uint16_t hipki = freePort();
+    writeConfig("[[listeners]]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port_) +
+                "\n[[origins]]\norigin = \"" + kPortal +
+                "\"\n[hipki]\nenabled = true\nport = " + std::to_string(hipki) + "\n");
+    startDaemon();
+    const ProcessResult doctor = tenderkey({"--json", "doctor", "--config", config_});
+    EXPECT_EQ(doctor.exitCode, kOk) << describe(doctor);
+    EXPECT_EQ(checkNamed(parse(doctor), "hipki").at("status"), "ok") << describe(doctor);
+}
+
 TEST_F(AdminCli, Doctor_NoOrigins_Warns) {
     writeConfig("[[listeners]]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port_) + "\n");
     startDaemon();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # systemd-analyze over the units of systemd/: `verify` must pass (system units with their
-# socket, and the user unit), and
+# sockets, the HiPKI one included, and the user unit), and
 # the system unit's `security` exposure must stay under the limit.
 #   check-units.sh verify   SOURCE_DIR TENDERKEYD
 #   check-units.sh security SOURCE_DIR TENDERKEYD LIMIT   (LIMIT like 2.0: fails at >= LIMIT)
@@ -17,6 +17,7 @@ sed "s#/usr/bin/tenderkeyd#$daemon#g" "$src/systemd/tenderkeyd.service" >"$work/
 sed "s#/usr/bin/tenderkeyd#$daemon#g" "$src/systemd/user/tenderkeyd.service" >"$work/user/tenderkeyd.service"
 grep -q "ExecStart=$daemon" "$work/system/tenderkeyd.service"
 cp "$src/systemd/tenderkeyd.socket" "$work/system/tenderkeyd.socket"
+cp "$src/systemd/tenderkeyd-hipki.socket" "$work/system/tenderkeyd-hipki.socket"
 
 case "$mode" in
 verify)
@@ -33,21 +34,33 @@ verify)
     listen=$(grep '^Listen' "$work/system/tenderkeyd.socket" | sort | tr '\n' ' ')
     [ "$listen" = "ListenStream=127.0.0.1:61261 ListenStream=[::1]:61261 " ] ||
         { echo "FAIL: tenderkeyd.socket listens on: $listen"; exit 1; }
-    for setting in BindIPv6Only=ipv6-only FreeBind=no NoDelay=yes Service=tenderkeyd.service \
-        WantedBy=sockets.target; do
-        grep -qx "$setting" "$work/system/tenderkeyd.socket" ||
-            { echo "FAIL: tenderkeyd.socket has no $setting"; exit 1; }
+    # The HiPKI listener's socket unit: both loopback addresses at 61161, for the same service,
+    # which is ordered after it (its sockets are there when the daemon starts) but does not
+    # require it (the package leaves it disabled where another program holds 61161).
+    listen=$(grep '^Listen' "$work/system/tenderkeyd-hipki.socket" | sort | tr '\n' ' ')
+    [ "$listen" = "ListenStream=127.0.0.1:61161 ListenStream=[::1]:61161 " ] ||
+        { echo "FAIL: tenderkeyd-hipki.socket listens on: $listen"; exit 1; }
+    grep -q '^After=.*tenderkeyd-hipki.socket' "$work/system/tenderkeyd.service" ||
+        { echo "FAIL: the system unit is not ordered after tenderkeyd-hipki.socket"; exit 1; }
+    grep -q '^Requires=.*tenderkeyd-hipki' "$work/system/tenderkeyd.service" &&
+        { echo "FAIL: the system unit requires tenderkeyd-hipki.socket"; exit 1; }
+    for socket in tenderkeyd.socket tenderkeyd-hipki.socket; do
+        for setting in BindIPv6Only=ipv6-only FreeBind=no NoDelay=yes \
+            Service=tenderkeyd.service WantedBy=sockets.target; do
+            grep -qx "$setting" "$work/system/$socket" ||
+                { echo "FAIL: $socket has no $setting"; exit 1; }
+        done
     done
     # systemd-analyze prints its findings on stderr and may still exit 0: any output fails.
     out=$(systemd-analyze verify --man=no "$work/system/tenderkeyd.socket" \
-        "$work/system/tenderkeyd.service" 2>&1) || {
+        "$work/system/tenderkeyd-hipki.socket" "$work/system/tenderkeyd.service" 2>&1) || {
         echo "$out"; echo "FAIL: systemd-analyze verify (system unit)"; exit 1; }
     [ -z "$out" ] || { echo "$out"; echo "FAIL: systemd-analyze verify reported findings"; exit 1; }
     out=$(XDG_RUNTIME_DIR="$work/runtime" systemd-analyze verify --user --man=no \
         "$work/user/tenderkeyd.service" 2>&1) || {
         echo "$out"; echo "FAIL: systemd-analyze verify --user"; exit 1; }
     [ -z "$out" ] || { echo "$out"; echo "FAIL: systemd-analyze verify --user reported findings"; exit 1; }
-    echo "systemd-analyze verify: system unit, its socket and the user unit OK"
+    echo "systemd-analyze verify: system unit, its two socket units and the user unit OK"
     ;;
 security)
     limit=$4

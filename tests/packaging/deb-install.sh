@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # packaging.deb_install: builds the .deb with cpack from the build tree, checks its control
 # data and contents, installs it with apt-get, checks the installed files, the system user and
-# the programs, then purges it and checks that nothing is left.
+# the programs, then purges it and checks that nothing is left. The HiPKI socket unit: enabled
+# when port 61161 is free at install, left disabled (the postinst naming the holder) when another
+# program listens there; both installations run in a private network namespace, so the port is
+# free or held by the test alone.
 #
 # It changes the machine (a package, a system user), so it needs root. Not root: it FAILS,
 # unless TK_SKIP_SYSTEM_TESTS=1, in which case it is reported as skipped (exit 77).
@@ -74,6 +77,7 @@ expected_files=(
     /etc/tenderkey/tenderkeyd.toml
     /lib/systemd/system/tenderkeyd.service
     /lib/systemd/system/tenderkeyd.socket
+    /lib/systemd/system/tenderkeyd-hipki.socket
     /usr/bin/tenderkey
     /usr/bin/tenderkeyd
     /usr/lib/systemd/user/tenderkeyd.service
@@ -103,11 +107,19 @@ if command -v lintian >/dev/null 2>&1; then
     if grep -q '^E: ' "$work/lintian.log"; then fail "lintian reports errors"; fi
 fi
 
-# Install.
+# Runs "$@" in a private network namespace with its loopback up (nothing listens there but what
+# the command starts).
+in_private_network() {
+    unshare --net sh -c 'ip link set lo up && exec "$@"' sh "$@"
+}
+hipki_link=/etc/systemd/system/sockets.target.wants/tenderkeyd-hipki.socket
+
+# Install (port 61161 free).
 started=$(date +%s%N)
 installed=1
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$deb" \
-    >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "apt-get install"; }
+in_private_network env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends "$deb" >"$work/install.log" 2>&1 ||
+    { cat "$work/install.log"; fail "apt-get install"; }
 echo "installed in $(( ($(date +%s%N) - started) / 1000000 )) ms"
 dpkg-query -W -f='${Status}\n' "$package" | grep -qx "install ok installed" || fail "dpkg status"
 for f in "${expected_files[@]}"; do
@@ -123,6 +135,12 @@ getent group tenderkey >/dev/null || fail "no group tenderkey"
     fail "tenderkeyd.service is not enabled"
 [ -L /etc/systemd/system/sockets.target.wants/tenderkeyd.socket ] ||
     fail "tenderkeyd.socket is not enabled"
+[ -L "$hipki_link" ] || { cat "$work/install.log"; fail "tenderkeyd-hipki.socket is not enabled (61161 was free)"; }
+grep -q "port 61161 is free: the HiPKI endpoint is on" "$work/install.log" ||
+    { cat "$work/install.log"; fail "the postinst does not say the HiPKI endpoint is on"; }
+# The packaged configuration leaves [hipki] enabled unset: the daemon follows the socket unit.
+grep -q '^enabled' <(sed -n '/^\[hipki\]/,/^\[/p' /etc/tenderkey/tenderkeyd.toml) &&
+    fail "the packaged configuration sets [hipki] enabled"
 version=$(/usr/bin/tenderkeyd --version)
 [ "$version" = "tenderkeyd $(sed -n 's/^ Version: //p' <<<"$info")" ] || fail "tenderkeyd --version: $version"
 /usr/bin/tenderkey --help >"$work/help" 2>&1 || { cat "$work/help"; fail "tenderkey --help"; }
@@ -145,6 +163,39 @@ done
 [ ! -e /etc/systemd/system/sockets.target.wants/tenderkeyd.socket ] ||
     fail "socket enablement link left after purge"
 [ ! -e /etc/systemd/system/tenderkeyd.socket ] || fail "socket mask left after purge"
+[ ! -e "$hipki_link" ] || fail "HiPKI socket enablement link left after purge"
+[ ! -e /etc/systemd/system/tenderkeyd-hipki.socket ] || fail "HiPKI socket mask left after purge"
 ! getent passwd tenderkey >/dev/null || fail "user tenderkey left after purge"
 ! getent group tenderkey >/dev/null || fail "group tenderkey left after purge"
+
+# Install again with another program listening on 127.0.0.1:61161: the HiPKI socket unit stays
+# disabled and the postinst names the holder.
+cat >"$work/hold-61161.sh" <<'HOLD'
+ip link set lo up
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 61161)); s.listen(1); print("held", flush=True)
+time.sleep(120)' >"$1/holder.log" &
+holder=$!
+for _ in $(seq 50); do grep -q held "$1/holder.log" && break; sleep 0.1; done
+dpkg -i "$2" >"$1/install-held.log" 2>&1
+status=$?
+kill "$holder"
+exit "$status"
+HOLD
+installed=1
+unshare --net sh "$work/hold-61161.sh" "$work" "$deb" ||
+    { cat "$work/install-held.log"; fail "dpkg -i with port 61161 held"; }
+cat "$work/install-held.log"
+[ ! -e "$hipki_link" ] || fail "tenderkeyd-hipki.socket enabled although 61161 was held"
+[ -L /etc/systemd/system/sockets.target.wants/tenderkeyd.socket ] ||
+    fail "tenderkeyd.socket is not enabled (61161 held)"
+grep -q 'port 61161 is held by "python3[^"]*",pid=[0-9]*' "$work/install-held.log" ||
+    fail "the postinst does not name the holder of 61161"
+grep -q "the HiPKI endpoint stays off" "$work/install-held.log" ||
+    fail "the postinst does not say the HiPKI endpoint stays off"
+# deb-systemd-helper's record of the unit (it answers only inside maintainer scripts).
+[ -e /var/lib/systemd/deb-systemd-helper-enabled/tenderkeyd-hipki.socket.dsh-also ] ||
+    fail "the HiPKI socket unit's state is not recorded (an upgrade would look at the port again)"
+dpkg --purge "$package" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge"; }
+installed=0
 echo "OK"

@@ -126,17 +126,37 @@ TEST_F(ConfigFile, StateDirectory_AbsolutePathLoads_RelativeRefused) {
 
 TEST_F(ConfigFile, Hipki_OffByDefault_EnabledAndServerVersion) {
     Config config = loadConfigFile(write(""));
-    EXPECT_FALSE(config.hipki.enabled);
+    EXPECT_EQ(config.hipki.enabled, std::nullopt);  // on when its sockets are handed over
     EXPECT_EQ(config.hipki.serverVersion, "1.3.4.103328");
     config = loadConfigFile(write("[hipki]\nenabled = true\nserver_version = \"1.3.5.1\"\n"));
-    EXPECT_TRUE(config.hipki.enabled);
+    EXPECT_EQ(config.hipki.enabled, true);
     EXPECT_EQ(config.hipki.serverVersion, "1.3.5.1");
+    EXPECT_EQ(loadConfigFile(write("[hipki]\nenabled = false\n")).hipki.enabled, false);
     expectError("[hipki]\nserver_version = \"\"\n", 2, "hipki.server_version must be");
     expectError("[hipki]\nenabled = \"yes\"\n", 2, "hipki.enabled");
     EXPECT_EQ(config.hipki.port, 61161);
     EXPECT_EQ(loadConfigFile(write("[hipki]\nport = 62000\n")).hipki.port, 62000);
     expectError("[hipki]\nport = 0\n", 2, "hipki.port must be 1-65535");
-    expectError("[hipki]\nlocal_programs = []\n", 2, "local_programs");
+}
+
+TEST_F(ConfigFile, Hipki_AllowSha1AndLocalPrograms_OffByDefault_OnlyTheHipkiCapabilities) {
+    Config config = loadConfigFile(write(""));
+    EXPECT_FALSE(config.hipki.allowSha1);
+    EXPECT_EQ(config.hipki.localPrograms, Capabilities{});
+    config = loadConfigFile(
+        write("[hipki]\nallow_sha1 = true\nlocal_programs = [\"read\", \"sign-raw\"]\n"));
+    EXPECT_TRUE(config.hipki.allowSha1);
+    EXPECT_TRUE(config.hipki.localPrograms.has(Capability::Read));
+    EXPECT_TRUE(config.hipki.localPrograms.has(Capability::SignRaw));
+    EXPECT_FALSE(config.hipki.localPrograms.has(Capability::Sign));
+    EXPECT_EQ(loadConfigFile(write("[hipki]\nlocal_programs = []\n")).hipki.localPrograms,
+              Capabilities{});
+    expectError("[hipki]\nallow_sha1 = 1\n", 2, "hipki.allow_sha1");
+    expectError("[hipki]\nlocal_programs = \"read\"\n", 2, "must be an array");
+    for (const std::string name : {"register", "manage", "sign-cms", "write"}) {
+        expectError("[hipki]\nlocal_programs = [\"read\", \"" + name + "\"]\n", 2,
+                    "unknown hipki.local_programs capability \"" + name + "\"");
+    }
 }
 
 TEST_F(ConfigFile, EmptyFileGivesTheDefaults) {

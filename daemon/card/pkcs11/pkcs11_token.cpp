@@ -61,6 +61,8 @@ constexpr std::array<std::uint8_t, 19> kSha384Info{0x30, 0x41, 0x30, 0x0d, 0x06,
 constexpr std::array<std::uint8_t, 19> kSha512Info{0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60,
                                                    0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
                                                    0x03, 0x05, 0x00, 0x04, 0x40};
+constexpr std::array<std::uint8_t, 15> kSha1Info{0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
+                                                 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14};
 
 ByteView digestInfoPrefix(HashAlgorithm hash) {
     switch (hash) {
@@ -70,6 +72,8 @@ ByteView digestInfoPrefix(HashAlgorithm hash) {
             return kSha384Info;
         case HashAlgorithm::Sha512:
             return kSha512Info;
+        case HashAlgorithm::Sha1:
+            return kSha1Info;
     }
     return kSha256Info;
 }
@@ -82,6 +86,8 @@ CK_MECHANISM_TYPE hashMechanism(HashAlgorithm hash) {
             return CKM_SHA384;
         case HashAlgorithm::Sha512:
             return CKM_SHA512;
+        case HashAlgorithm::Sha1:
+            return CKM_SHA_1;
     }
     return CKM_SHA256;
 }
@@ -94,6 +100,8 @@ CK_RSA_PKCS_MGF_TYPE mgfFor(HashAlgorithm hash) {
             return CKG_MGF1_SHA384;
         case HashAlgorithm::Sha512:
             return CKG_MGF1_SHA512;
+        case HashAlgorithm::Sha1:
+            return CKG_MGF1_SHA1;
     }
     return CKG_MGF1_SHA256;
 }

@@ -25,6 +25,8 @@ const EVP_MD* messageDigest(card::HashAlgorithm hash) noexcept {
             return EVP_sha384();
         case card::HashAlgorithm::Sha512:
             return EVP_sha512();
+        case card::HashAlgorithm::Sha1:
+            return EVP_sha1();
     }
     return nullptr;
 }

@@ -311,6 +311,10 @@ void makeSignature(const CallPtr& call) {
         call->fail(code::kBadParameter, "hashAlgorithm must be SHA256, SHA384 or SHA512");
         return;
     }
+    if (hash == card::HashAlgorithm::Sha1 && type != "RAW" && !call->options.allowSha1) {
+        call->fail(code::kBadParameter, "SHA1 is refused ([hipki] allow_sha1 is off)");
+        return;
+    }
     const std::string_view encoding = package.get("tbsEncoding");
     if (!encoding.empty() && encoding != "NONE" && encoding != "base64") {
         call->fail(code::kBadParameter, "tbsEncoding must be NONE or base64");
@@ -321,6 +325,7 @@ void makeSignature(const CallPtr& call) {
         return;
     }
     nlohmann::json params = nlohmann::json::object();
+    bool sha1 = false;
     if (type == "RAW") {
         // tbs is the base64 of a DER DigestInfo; it is signed as it is (no hashing), which
         // for RSASSA-PKCS1-v1_5 is the API's signature of its digest under its hash.
@@ -331,6 +336,12 @@ void makeSignature(const CallPtr& call) {
                        "tbs must be the base64 of a DER DigestInfo of SHA-256, SHA-384 or SHA-512");
             return;
         }
+        if (info->hash == card::HashAlgorithm::Sha1 && !call->options.allowSha1) {
+            call->fail(code::kBadParameter,
+                       "a SHA-1 DigestInfo is refused ([hipki] allow_sha1 is off)");
+            return;
+        }
+        sha1 = info->hash == card::HashAlgorithm::Sha1;
         params["digest"] = encodeBase64(info->digest);
         params["hash"] = card::hashAlgorithmName(info->hash);
         params["algorithm"] = "RSASSA-PKCS1-v1_5";
@@ -349,12 +360,19 @@ void makeSignature(const CallPtr& call) {
         }
         params["data"] = encodeBase64(*data);
         params["hash"] = card::hashAlgorithmName(*hash);
+        sha1 = *hash == card::HashAlgorithm::Sha1;
         if (type == "PKCS7") {
             params["format"] = "cms";
             params["cms"] = {{"detached", false}, {"signingTime", true}};
         } else {
             params["algorithm"] = "RSASSA-PKCS1-v1_5";
         }
+    }
+    if (sha1) {
+        // [hipki] allow_sha1: for this call only, and on the record.
+        call->context.extensions.allowSha1Signature = true;
+        spdlog::warn("{}: HiPKI MakeSignature {} with SHA-1 ([hipki] allow_sha1)",
+                     clientText(call->context.origin), type);
     }
     const bool withCardSN = package.get("withCardSN") == "true";
     const std::string nonce(package.get("nonce"));

@@ -15,6 +15,9 @@ inline constexpr std::string_view kDefaultServerVersion = "1.3.4.103328";
 
 struct AdapterOptions {
     std::string serverVersion = std::string(kDefaultServerVersion);
+    // `[hipki] allow_sha1`: MakeSignature may use SHA-1 (hashAlgorithm SHA1, or a RAW SHA-1
+    // DigestInfo); each such signature is logged.
+    bool allowSha1 = false;
 };
 
 // The HiPKI response object (docs/hipki.md), given exactly once, from any thread.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 #include "card/bytes.hpp"
 
@@ -24,10 +25,10 @@ constexpr std::array<FunctionName, 4> kFunctions{{
 // OCTET STRING of the digest's length }).
 struct DigestInfoPrefix {
     card::HashAlgorithm hash;
-    std::array<std::uint8_t, 19> prefix;
+    std::vector<std::uint8_t> prefix;
 };
 
-constexpr std::array<DigestInfoPrefix, 3> kPrefixes{{
+const std::array<DigestInfoPrefix, 4> kPrefixes{{
     {card::HashAlgorithm::Sha256,
      {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
       0x05, 0x00, 0x04, 0x20}},
@@ -37,6 +38,8 @@ constexpr std::array<DigestInfoPrefix, 3> kPrefixes{{
     {card::HashAlgorithm::Sha512,
      {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
       0x05, 0x00, 0x04, 0x40}},
+    {card::HashAlgorithm::Sha1,
+     {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14}},
 }};
 
 }  // namespace
@@ -114,6 +117,9 @@ std::optional<card::HashAlgorithm> parseHashAlgorithm(std::string_view name) {
     }
     if (name == "SHA512") {
         return card::HashAlgorithm::Sha512;
+    }
+    if (name == "SHA1") {
+        return card::HashAlgorithm::Sha1;
     }
     return std::nullopt;
 }

@@ -44,12 +44,13 @@ std::string_view responseFunc(Function function);
 // encodeURIComponent the PIN and a NONE tbs, but a page that did not must still work.
 std::string percentDecodeOnce(std::string_view text);
 
-// hashAlgorithm: "SHA256", "SHA384", "SHA512" (empty: SHA256). nullopt for anything else,
-// SHA1 included (no card backend signs SHA-1 digests).
+// hashAlgorithm: "SHA256", "SHA384", "SHA512" (empty: SHA256), "SHA1" (the adapter refuses it
+// unless `[hipki] allow_sha1`). nullopt for anything else.
 std::optional<card::HashAlgorithm> parseHashAlgorithm(std::string_view name);
 
 // A DER DigestInfo as RSASSA-PKCS1-v1_5 encodes it (RFC 8017 §9.2: the hash OID with NULL
-// parameters) for SHA-256, SHA-384 or SHA-512, the digest of that hash's length and nothing
+// parameters) for SHA-256, SHA-384, SHA-512 or SHA-1 (refused by the adapter unless
+// `[hipki] allow_sha1`), the digest of that hash's length and nothing
 // after it. nullopt for anything else (another OID, absent parameters, a digest of another
 // length, trailing bytes).
 struct DigestInfo {

@@ -10,6 +10,8 @@ const EVP_MD* evpMd(card::HashAlgorithm hash) {
             return EVP_sha384();
         case card::HashAlgorithm::Sha512:
             return EVP_sha512();
+        case card::HashAlgorithm::Sha1:
+            return EVP_sha1();
     }
     return nullptr;
 }

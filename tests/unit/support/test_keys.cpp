@@ -40,6 +40,8 @@ const EVP_MD* md(card::HashAlgorithm h) {
             return EVP_sha384();
         case card::HashAlgorithm::Sha512:
             return EVP_sha512();
+        case card::HashAlgorithm::Sha1:
+            return EVP_sha1();
     }
     return nullptr;
 }
