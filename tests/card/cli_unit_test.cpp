@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "cli/card_selection.hpp"
 #include "cli/command_line.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/secret_input.hpp"
 #include "pcsc/errors.hpp"
 
 namespace tk::cli {
@@ -175,6 +177,17 @@ TEST(CliExitStatus, WrongPin_MessageAndRetriesLeft) {
     EXPECT_EQ(failureOf(card::PinIncorrect(1)).message, "wrong PIN, 1 try left");
     EXPECT_EQ(failureOf(card::PinBlocked()).retriesLeft, 0);
     EXPECT_EQ(failureOf(card::PinLastAttempt(card::Credential::Puk)).retriesLeft, 1);
+}
+
+// A PIN given in the environment is taken once and then gone from it (the console seam drops the
+// variable), so a process the tool starts later cannot inherit it.
+TEST(CliSecretInput, EnvironmentPin_ReadThenDroppedFromTheEnvironment) {
+    ASSERT_EQ(::setenv("TENDERKEY_PIN", "123456", 1), 0);
+    const auto pin = secretFromFileOrEnvironment(parse({"pin", "verify"}), Secret::Pin);
+    ASSERT_TRUE(pin.has_value());
+    EXPECT_EQ(std::string(pin->begin(), pin->end()), "123456");
+    EXPECT_EQ(std::getenv("TENDERKEY_PIN"), nullptr);
+    EXPECT_FALSE(secretFromFileOrEnvironment(parse({"pin", "verify"}), Secret::Pin).has_value());
 }
 
 }  // namespace
