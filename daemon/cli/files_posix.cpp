@@ -1,3 +1,5 @@
+// The tool's file input and output on POSIX systems (files.hpp; files_windows.cpp is the
+// Windows side).
 #include "cli/files.hpp"
 
 #include <fcntl.h>
