@@ -1,11 +1,5 @@
 #include "cli/origins_file.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +7,7 @@
 
 #include <toml++/toml.h>
 
+#include "cli/config_file.hpp"
 #include "cli/exit_status.hpp"
 #include "service/capabilities.hpp"
 
@@ -136,87 +131,6 @@ std::string replaceAll(std::string text, const std::string& from, const std::str
     }
     return text;
 }
-
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
-    ~FileDescriptor() { reset(); }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = fd;
-    }
-
-  private:
-    int fd_;
-};
-
-std::string readAll(int fd, const std::string& path) {
-    std::string text;
-    char buffer[8192];
-    while (true) {
-        const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw FileError("cannot read " + path + ": " + std::strerror(errno));
-        }
-        if (n == 0) {
-            return text;
-        }
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-}
-
-void writeAll(int fd, const std::string& text, const std::string& path) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            throw FileError("cannot write " + path + ": " + std::strerror(errno));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-}
-
-// The temporary file of an edit: removed unless it was renamed into place.
-class TemporaryFile {
-  public:
-    explicit TemporaryFile(const fs::path& target) {
-        std::string pattern =
-            (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
-        const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-        if (fd < 0) {
-            throw FileError("cannot create a temporary file in " + target.parent_path().string() +
-                            ": " + std::strerror(errno));
-        }
-        fd_.reset(fd);
-        path_ = pattern;
-    }
-    ~TemporaryFile() {
-        if (!committed_) {
-            ::unlink(path_.c_str());
-        }
-    }
-    TemporaryFile(const TemporaryFile&) = delete;
-    TemporaryFile& operator=(const TemporaryFile&) = delete;
-    int fd() const { return fd_.get(); }
-    const std::string& path() const { return path_; }
-    void commit() { committed_ = true; }
-
-  private:
-    FileDescriptor fd_;
-    std::string path_;
-    bool committed_ = false;
-};
 
 }  // namespace
 
@@ -358,33 +272,8 @@ EditResult editConfigFile(const std::string& givenPath,
         throw ConfigProblem(givenPath + ": " + error.message() +
                             " (create it from tenderkeyd.example.toml, or give --config)");
     }
-    FileDescriptor fd;
-    struct stat st {};
-    for (int attempt = 0;; ++attempt) {
-        fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (fd.get() < 0) {
-            throw FileError("cannot open " + path.string() + ": " + std::strerror(errno));
-        }
-        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-            if (errno == EWOULDBLOCK) {
-                throw ConfigBusy(path.string() +
-                                 " is being edited by another process; try again when it is done");
-            }
-            throw FileError("cannot lock " + path.string() + ": " + std::strerror(errno));
-        }
-        // A concurrent edit may have replaced the file between open and flock.
-        struct stat now {};
-        if (::fstat(fd.get(), &st) != 0 || ::stat(path.c_str(), &now) != 0) {
-            throw FileError("cannot stat " + path.string() + ": " + std::strerror(errno));
-        }
-        if (st.st_ino == now.st_ino && st.st_dev == now.st_dev) {
-            break;
-        }
-        if (attempt == 5) {
-            throw ConfigBusy(path.string() + " keeps changing; try again");
-        }
-    }
-    const std::string text = readAll(fd.get(), path.string());
+    LockedConfigFile file(path);
+    const std::string& text = file.text();
     service::Config current;
     try {
         current = service::loadConfigFile(path.string());
@@ -399,40 +288,21 @@ EditResult editConfigFile(const std::string& givenPath,
         return result;
     }
 
-    TemporaryFile temporary(path);
-    writeAll(temporary.fd(), *plan.text, temporary.path());
-    if (::fchmod(temporary.fd(), st.st_mode & 07777) != 0) {
-        throw FileError("cannot set the mode of " + temporary.path() + ": " + std::strerror(errno));
-    }
-    if (::fchown(temporary.fd(), st.st_uid, st.st_gid) != 0) {
-        throw FileError("cannot give " + temporary.path() + " the owner of " + path.string() +
-                        ": " + std::strerror(errno) + " (run as root)");
-    }
-    if (::fsync(temporary.fd()) != 0) {
-        throw FileError("cannot write " + temporary.path() + ": " + std::strerror(errno));
-    }
     service::Config edited;
-    try {
-        edited = service::loadConfigFile(temporary.path());
-    } catch (const service::ConfigError& e) {
-        throw ConfigProblem("the change would make the configuration invalid: " +
-                            replaceAll(e.what(), temporary.path(), path.string()) +
-                            "; the file was not changed");
-    }
-    if (!sameRest(current, edited) || !sameOrigins(edited.origins, plan.expectedOrigins)) {
-        throw ConfigProblem(
-            "the edit would change more than the origin allow-list (unusual layout of " +
-            path.string() + "?); the file was not changed, edit it by hand");
-    }
-    if (::rename(temporary.path().c_str(), path.c_str()) != 0) {
-        throw FileError("cannot replace " + path.string() + ": " + std::strerror(errno));
-    }
-    temporary.commit();
-    FileDescriptor directory(
-        ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (directory.get() >= 0) {
-        ::fsync(directory.get());
-    }
+    file.replace(*plan.text, [&](const std::string& temporaryPath) {
+        try {
+            edited = service::loadConfigFile(temporaryPath);
+        } catch (const service::ConfigError& e) {
+            throw ConfigProblem("the change would make the configuration invalid: " +
+                                replaceAll(e.what(), temporaryPath, path.string()) +
+                                "; the file was not changed");
+        }
+        if (!sameRest(current, edited) || !sameOrigins(edited.origins, plan.expectedOrigins)) {
+            throw ConfigProblem(
+                "the edit would change more than the origin allow-list (unusual layout of " +
+                path.string() + "?); the file was not changed, edit it by hand");
+        }
+    });
     result.changed = true;
     result.origins = edited.origins;
     return result;
