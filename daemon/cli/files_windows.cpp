@@ -78,9 +78,11 @@ class Handle {
     bool owned_;
 };
 
+// Shared like a POSIX open: another program writing or renaming the file does not stop the read.
 HANDLE openForReading(const std::string& path) {
-    return ::CreateFileW(widen(path).c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING,
-                         FILE_ATTRIBUTE_NORMAL, nullptr);
+    return ::CreateFileW(widen(path).c_str(), GENERIC_READ,
+                         FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                         OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
 }
 
 // The POSIX side's mode 0600: a protected DACL granting full access to the file's owner only
