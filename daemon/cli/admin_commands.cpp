@@ -1,8 +1,5 @@
 #include "cli/admin_commands.hpp"
 
-#include <pwd.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -16,10 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "card/errors.hpp"
+#include "card/pkcs11/library.hpp"
 #include "card/session/card_session.hpp"
 #include "card/session/readers.hpp"
 #include "cli/card_selection.hpp"
 #include "cli/daemon_link.hpp"
+#include "cli/doctor_platform.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/origins_file.hpp"
 #include "cli/output.hpp"
@@ -35,11 +34,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kDaemonUser = "tenderkey";
-constexpr const char* kPcscPolkitPolicy = "/usr/share/polkit-1/actions/org.debian.pcsc-lite.policy";
-
 std::string configPath(const CommandLine& line) {
-    return line.value("config").value_or(kDefaultConfigPath);
+    return line.value("config").value_or(defaultConfigPath());
 }
 
 json originsJson(const std::vector<service::OriginEntry>& origins) {
@@ -157,7 +153,7 @@ PcscView lookAtCards(const CommandLine& line, bool withCertificates) {
         }
     } catch (const pcsc::ServiceNotRunning&) {
         view.available = false;
-        view.problem = "the PC/SC service (pcscd) is not running";
+        view.problem = platformHints().pcscService + " is not running";
     } catch (const pcsc::Error& e) {
         view.available = false;
         view.problem = e.what();
@@ -203,25 +199,18 @@ std::vector<ListenerView> lookAtListeners(const service::Config& config) {
 
 // ----------------------------------------------------------------------------------- doctor
 
-struct Check {
-    std::string id;
-    std::string status;  // ok, warn, fail, info
-    std::string message;
-    std::string fix;
-};
-
 Check checkConfig(const ConfigView& config) {
     if (!config.problem.empty()) {
         return {"config", "fail", config.problem,
                 "correct the line named in " + config.path +
-                    " (see tenderkeyd.example.toml), run `tenderkey doctor` again, then "
-                    "`systemctl reload tenderkeyd`; until then the daemon does not start, and a "
-                    "running one keeps its previous configuration"};
+                    " (see tenderkeyd.example.toml), run `tenderkey doctor` again, then " +
+                    platformHints().daemonReload +
+                    "; until then the daemon does not start, and a running one keeps its "
+                    "previous configuration"};
     }
     if (!config.fromFile) {
         return {"config", "warn", config.path + " does not exist: the built-in defaults apply",
-                "install the configuration (/usr/share/doc/tenderkey/tenderkeyd.example.toml or "
-                "daemon/service/tenderkeyd.example.toml) as " +
+                "install the configuration (" + platformHints().exampleConfig + ") as " +
                     config.path + " and allow your portals with `tenderkey origins add`"};
     }
     return {"config", "ok", config.path + " loads with the daemon's rules", ""};
@@ -248,8 +237,7 @@ Check checkOrigins(const ConfigView& config) {
 Check checkPcsc(const PcscView& pcsc) {
     if (!pcsc.available) {
         return {"pcscd", "fail", pcsc.problem + " (SCardEstablishContext failed)",
-                "install and start it: apt install pcscd; systemctl enable --now pcscd.socket "
-                "(it also starts on demand when its socket is enabled)"};
+                platformHints().pcscStart};
     }
     return {"pcscd", "ok", "the PC/SC service answers (SCardEstablishContext)", ""};
 }
@@ -257,7 +245,7 @@ Check checkPcsc(const PcscView& pcsc) {
 Check checkReaders(const PcscView& pcsc) {
     if (!pcsc.available) {
         return {"readers", "fail", "not checked: the PC/SC service is not running",
-                "start pcscd first"};
+                "start " + platformHints().pcscService + " first"};
     }
     std::string hidden;
     if (pcsc.hidden > 0) {
@@ -265,8 +253,7 @@ Check checkReaders(const PcscView& pcsc) {
     }
     if (pcsc.readers.empty()) {
         return {"readers", "warn", "PC/SC lists no card reader" + hidden,
-                "connect the reader; `pcsc_scan` (package pcsc-tools) shows what pcscd sees; USB "
-                "CCID readers need the package libccid; then `journalctl -u pcscd`"};
+                platformHints().readersFix};
     }
     std::size_t cards = 0;
     for (const auto& reader : pcsc.readers) {
@@ -282,97 +269,56 @@ Check checkListener(const ListenerView& listener, const ConfigView& config, cons
     const Endpoint& e = listener.endpoint;
     const std::string id = "listener " + e.url();
     const std::string port = std::to_string(e.port);
+    const PlatformHints& hints = platformHints();
+    const std::string heldBy =
+        listener.probe.holder.empty() ? std::string() : " (held by " + listener.probe.holder + ")";
     switch (listener.probe.state) {
         case Probe::State::Ours: {
             const std::string message = listener.probe.detail + " answers /health, " +
-                                        std::to_string(listener.probe.readers) + " reader(s)";
+                                        std::to_string(listener.probe.readers) + " reader(s)" +
+                                        heldBy;
             if (listener.probe.readers == 0 && pcsc.available && !pcsc.readers.empty()) {
                 return {id, "warn",
                         message + ", while PC/SC lists " + std::to_string(pcsc.readers.size()) +
                             " for this user",
-                        "the daemon's user may not be allowed to use PC/SC (see the polkit check), "
-                        "or the reader is a development one and the daemon runs without "
-                        "development_mode; see journalctl -u tenderkeyd"};
+                        hints.readersHiddenFix};
             }
             return {id, "ok", message, ""};
         }
         case Probe::State::Foreign:
             return {id, "fail",
-                    "port " + port + " is used by another program: " + listener.probe.detail,
-                    "find it with `ss -ltnp 'sport = :" + port +
-                        "'`; stop it, or give TenderKey another port ([[listeners]] port in " +
-                        config.path +
-                        ", then systemctl restart tenderkeyd) and tell the portals the new URL"};
+                    "port " + port + " is used by another program" + heldBy + ": " +
+                        listener.probe.detail,
+                    "find it with " + portHolderCommand(e.port) +
+                        "; stop it, or give TenderKey another port ([[listeners]] port in " +
+                        config.path + ", then " + hints.daemonRestart +
+                        ") and tell the portals the new URL"};
         case Probe::State::Free:
-            return {id, "fail", "nothing listens: the daemon is not running",
-                    "systemctl enable --now tenderkeyd; if it stops again, "
-                    "`journalctl -u tenderkeyd -b` says why (tenderkeyd exits 2 on a bad "
-                    "configuration, 1 when the port is taken)"};
+            return {id, "fail", "nothing listens: the daemon is not running", hints.daemonStart};
         case Probe::State::Unknown:
             break;
     }
-    return {id, "warn", "could not tell what listens: " + listener.probe.detail,
-            "check with `ss -ltnp 'sport = :" + port + "'`"};
+    return {id, "warn", "could not tell what listens" + heldBy + ": " + listener.probe.detail,
+            "check with " + portHolderCommand(e.port)};
 }
 
-std::string readFileText(const fs::path& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Check checkPolkit() {
-    const std::string id = "polkit";
-    struct stat st {};
-    if (::stat(kPcscPolkitPolicy, &st) != 0) {
-        return {id, "ok",
-                "pcscd on this machine does not ask polkit (no org.debian.pcsc-lite policy "
-                "installed): every local user may use PC/SC",
-                ""};
-    }
-    const bool userExists = ::getpwnam(kDaemonUser) != nullptr;
-    const std::vector<pid_t> daemons = daemonProcesses();
-    if (!daemons.empty()) {
-        const std::string pid = std::to_string(daemons.front());
-        std::string output;
-        const int pcsc = runProgram(
-            {"pkcheck", "--action-id", "org.debian.pcsc-lite.access_pcsc", "--process", pid},
-            &output);
-        const int cardAccess = runProgram(
-            {"pkcheck", "--action-id", "org.debian.pcsc-lite.access_card", "--process", pid});
-        if (pcsc == 0 && cardAccess == 0) {
-            return {id, "ok",
-                    "polkit lets tenderkeyd (pid " + pid + ") use PC/SC and the cards (pkcheck)",
-                    ""};
-        }
-        if (pcsc == 1 || pcsc == 2 || cardAccess == 1 || cardAccess == 2) {
-            return {id, "fail",
-                    "polkit refuses tenderkeyd (pid " + pid +
-                        ") org.debian.pcsc-lite.access_pcsc or access_card",
-                    "install the polkit rule of the package (/usr/share/polkit-1/rules.d/) that "
-                    "allows user tenderkey both actions, then systemctl restart tenderkeyd"};
-        }
-        // pkcheck missing (-1) or polkitd not reachable: fall back to reading the rules.
-    }
-    for (const char* dir : {"/etc/polkit-1/rules.d", "/usr/share/polkit-1/rules.d"}) {
-        std::error_code error;
-        for (const auto& entry : fs::directory_iterator(dir, error)) {
-            const std::string text = readFileText(entry.path());
-            if (text.find("org.debian.pcsc-lite") != std::string::npos &&
-                text.find(kDaemonUser) != std::string::npos) {
-                return {id, userExists ? "ok" : "warn",
-                        "the rule " + entry.path().string() +
-                            " mentions user tenderkey and the pcsc-lite actions" +
-                            (userExists ? "" : ", but user tenderkey does not exist"),
-                        userExists ? "" : "reinstall the package (it creates user tenderkey)"};
-            }
+// Every configured PKCS#11 module loads into a process of this platform's build (the same
+// loader as the daemon's: on Windows it names a 32-bit DLL as such). C_Initialize is not called.
+std::vector<Check> checkPkcs11Modules(const ConfigView& config) {
+    std::vector<Check> checks;
+    for (const std::string& module : config.config.pkcs11Modules) {
+        const std::string id = "pkcs11 " + module;
+        try {
+            card::pkcs11::loadFunctionList(module);
+            checks.push_back({id, "ok", "the module loads and has C_GetFunctionList", ""});
+        } catch (const std::exception& e) {
+            checks.push_back({id, "fail", e.what(),
+                              "install the vendor's module built for this system (64-bit), or "
+                              "correct the path in [pkcs11] modules of " +
+                                  config.path});
         }
     }
-    return {id, "warn",
-            "pcscd asks polkit, and whether user tenderkey may use PC/SC could not be "
-            "determined (no running daemon to ask pkcheck about, no rule naming it)",
-            "install the package's polkit rule allowing user tenderkey "
-            "org.debian.pcsc-lite.access_pcsc and access_card; `tenderkey doctor` with the "
-            "daemon running asks pkcheck"};
+    return checks;
 }
 
 // The HiPKI listener (docs/hipki.md): on when [hipki] enabled = true, or when unset and the
@@ -781,7 +727,12 @@ void runDoctor(const CommandLine& line) {
         checks.push_back(checkListener(listener, config, pcsc));
     }
     checks.push_back(checkHipki(config));
-    checks.push_back(checkPolkit());
+    for (Check& check : checkPkcs11Modules(config)) {
+        checks.push_back(std::move(check));
+    }
+    for (Check& check : platformChecks(config.path)) {
+        checks.push_back(std::move(check));
+    }
     checks.push_back(checkLocalNetworkAccess(config));
 
     int warns = 0;

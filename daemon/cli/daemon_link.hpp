@@ -1,6 +1,9 @@
 #pragma once
 
-#include <sys/types.h>
+// How tenderkey finds and talks to the running daemon. The platform seam: daemon_link.cpp holds
+// what every platform shares (the listeners of a configuration, the /health document, the
+// --reload modes); daemon_link_posix.cpp (BSD sockets; systemd or SIGHUP) and
+// daemon_link_windows.cpp (Winsock; the Service Control Manager) the rest, chosen by CMake.
 
 #include <chrono>
 #include <cstdint>
@@ -12,10 +15,9 @@
 
 namespace tk::cli {
 
-// The configuration file tenderkeyd reads when started without --config.
-inline constexpr const char* kDefaultConfigPath = "/etc/tenderkey/tenderkeyd.toml";
-// The systemd unit of the Debian package.
-inline constexpr const char* kServiceUnit = "tenderkeyd.service";
+// The configuration file tenderkeyd reads when started without --config:
+// /etc/tenderkey/tenderkeyd.toml; on Windows %ProgramData%\TenderKey\tenderkeyd.toml.
+std::string defaultConfigPath();
 
 // One socket to probe: a listener of the configuration ("localhost" stands for two sockets).
 struct Endpoint {
@@ -39,6 +41,9 @@ struct Probe {
     std::string version;  // Ours
     int readers = 0;      // Ours
     std::string detail;   // what was seen, for messages
+    // The program listening on the port, "name.exe (pid N)", where the system tells it
+    // (Windows: GetExtendedTcpTable); empty elsewhere.
+    std::string holder;
 };
 
 // Connects to the endpoint and asks GET /health with a valid Host header.
@@ -53,28 +58,32 @@ struct LoadedConfig {
 };
 LoadedConfig loadConfigLikeDaemon(const std::string& path, bool explicitPath);
 
-// How the running daemon is told to read its configuration again.
-enum class ReloadMode { Auto, Systemd, Signal, None };
+// How the running daemon is told to read its configuration again. Auto and None everywhere;
+// Systemd and Signal on POSIX, Service (the Service Control Manager) on Windows.
+enum class ReloadMode { Auto, Systemd, Signal, Service, None };
+// Throws UsageError for a mode unknown or not available on this platform.
 ReloadMode reloadModeFrom(const std::optional<std::string>& value);
 
 struct ReloadOutcome {
-    std::string method;  // "systemd", "signal", "none"
+    std::string method;  // "systemd", "signal", "service", "none"
     bool reloaded = false;
-    std::vector<pid_t> pids;  // signalled processes
+    std::vector<std::int64_t> pids;  // the processes asked to reload
     std::string message;
 };
 
-// Auto: `systemctl reload tenderkeyd.service` when systemd runs the unit, else SIGHUP to every
-// tenderkeyd process whose configuration file is `configPath`. Throws ReloadFailed.
+// POSIX, Auto: `systemctl reload tenderkeyd.service` when systemd runs the unit, else SIGHUP to
+// every tenderkeyd process whose configuration file is `configPath`. Windows, Auto:
+// SERVICE_CONTROL_PARAMCHANGE to the running TenderKey service when it reads `configPath`.
+// Throws ReloadFailed.
 ReloadOutcome reloadDaemon(const std::string& configPath, ReloadMode mode);
 
-// tenderkeyd processes reading `configPath` (their --config, or the default path).
-std::vector<pid_t> daemonProcessesFor(const std::string& configPath);
-// Every tenderkeyd process.
-std::vector<pid_t> daemonProcesses();
-
-// Runs a program (PATH search), output discarded unless `output` is given; its exit status, or
-// -1 when it could not be started.
-int runProgram(const std::vector<std::string>& argv, std::string* output = nullptr);
+namespace detail {
+// Shared by the platform files: the request, whether a response is complete, and what it says.
+std::string healthRequest(const Endpoint& endpoint);
+bool responseComplete(const std::string& response);
+void readHealthResponse(const std::string& response, Probe& probe);
+// The --reload values this platform knows (besides auto and none).
+bool platformReloadMode(const std::string& value, ReloadMode& mode);
+}  // namespace detail
 
 }  // namespace tk::cli

@@ -11,6 +11,7 @@
 
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "cli/entry.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/output.hpp"
 
@@ -100,7 +101,7 @@ int runAndReport(int argc, const char* const* argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int tk::cli::tenderkeyMain(int argc, const char* const* argv) {
     try {
         return runAndReport(argc, argv);
     } catch (...) {

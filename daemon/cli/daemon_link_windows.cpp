@@ -1,0 +1,504 @@
+#include <winsock2.h>
+#include <ws2tcpip.h>
+// after winsock2.h
+#include <iphlpapi.h>
+#include <shellapi.h>
+#include <windows.h>
+
+#include <algorithm>
+#include <cwctype>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "cli/daemon_link.hpp"
+#include "cli/daemon_link_windows.hpp"
+#include "cli/exit_status.hpp"
+#include "main/command_line.hpp"
+
+namespace tk::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const wchar_t* kServiceName = L"TenderKey";
+
+std::string narrow(const std::wstring& text) {
+    if (text.empty()) {
+        return {};
+    }
+    const int length = ::WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()),
+                                             nullptr, 0, nullptr, nullptr);
+    std::string out(static_cast<std::size_t>(length), '\0');
+    ::WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(),
+                          length, nullptr, nullptr);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------- sockets
+
+// Winsock for the life of the process, started on first use.
+void startWinsock() {
+    static const bool started = [] {
+        WSADATA data{};
+        return ::WSAStartup(MAKEWORD(2, 2), &data) == 0;
+    }();
+    (void)started;
+}
+
+class Socket {
+  public:
+    explicit Socket(SOCKET s) : s_(s) {}
+    ~Socket() {
+        if (s_ != INVALID_SOCKET) {
+            ::closesocket(s_);
+        }
+    }
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+    SOCKET get() const { return s_; }
+
+  private:
+    SOCKET s_;
+};
+
+timeval timeLeft(Clock::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
+    const long long us = left > 0 ? left : 0;
+    return timeval{static_cast<long>(us / 1000000), static_cast<long>(us % 1000000)};
+}
+
+// Waits until the socket is writable (true) or failed/timed out (false, `error` set).
+bool waitWritable(SOCKET s, Clock::time_point deadline, int& error) {
+    fd_set write;
+    fd_set except;
+    FD_ZERO(&write);
+    FD_ZERO(&except);
+    FD_SET(s, &write);
+    FD_SET(s, &except);
+    timeval wait = timeLeft(deadline);
+    const int n = ::select(0, nullptr, &write, &except, &wait);
+    if (n <= 0) {
+        error = WSAETIMEDOUT;
+        return false;
+    }
+    if (FD_ISSET(s, &except)) {
+        int code = 0;
+        int size = sizeof(code);
+        ::getsockopt(s, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&code), &size);
+        error = code != 0 ? code : WSAECONNREFUSED;
+        return false;
+    }
+    return true;
+}
+
+bool waitReadable(SOCKET s, Clock::time_point deadline) {
+    fd_set read;
+    FD_ZERO(&read);
+    FD_SET(s, &read);
+    timeval wait = timeLeft(deadline);
+    return ::select(0, &read, nullptr, nullptr, &wait) > 0;
+}
+
+std::string processName(DWORD pid) {
+    if (pid == 0) {
+        return "an unknown process";
+    }
+    if (pid == 4) {
+        return "System (pid 4: a kernel listener, e.g. http.sys)";
+    }
+    std::string name = "pid " + std::to_string(pid);
+    const HANDLE process = ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (process != nullptr) {
+        wchar_t image[MAX_PATH * 2];
+        DWORD size = static_cast<DWORD>(std::size(image));
+        if (::QueryFullProcessImageNameW(process, 0, image, &size) != 0) {
+            name = narrow(fs::path(std::wstring(image, size)).filename().wstring()) + " (" + name +
+                   ")";
+        }
+        ::CloseHandle(process);
+    }
+    return name;
+}
+
+template <typename Table>
+std::vector<std::uint8_t> tcpTable(ULONG family) {
+    std::vector<std::uint8_t> buffer(sizeof(Table) + 64 * 1024);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        DWORD size = static_cast<DWORD>(buffer.size());
+        const DWORD rc = ::GetExtendedTcpTable(buffer.data(), &size, FALSE, family,
+                                               TCP_TABLE_OWNER_PID_LISTENER, 0);
+        if (rc == NO_ERROR) {
+            return buffer;
+        }
+        if (rc != ERROR_INSUFFICIENT_BUFFER) {
+            return {};
+        }
+        buffer.resize(size + 4096);
+    }
+    return {};
+}
+
+// The process holding a listening socket on the endpoint's address and port, from the TCP
+// table (GetExtendedTcpTable, TCP_TABLE_OWNER_PID_LISTENER). nullopt: the table says nobody
+// listens there; an empty string: it could not be read (then only connecting tells).
+std::optional<std::string> listenerOf(const Endpoint& endpoint) {
+    const bool v6 = endpoint.address == "::1";
+    if (v6) {
+        const auto buffer = tcpTable<MIB_TCP6TABLE_OWNER_PID>(AF_INET6);
+        if (buffer.empty()) {
+            return std::string();
+        }
+        const auto* table = reinterpret_cast<const MIB_TCP6TABLE_OWNER_PID*>(buffer.data());
+        for (DWORD i = 0; i < table->dwNumEntries; ++i) {
+            const auto& row = table->table[i];
+            if (::ntohs(static_cast<u_short>(row.dwLocalPort)) != endpoint.port) {
+                continue;
+            }
+            const bool any = std::all_of(std::begin(row.ucLocalAddr), std::end(row.ucLocalAddr),
+                                         [](UCHAR b) { return b == 0; });
+            const bool loopback =
+                std::all_of(std::begin(row.ucLocalAddr), std::end(row.ucLocalAddr) - 1,
+                            [](UCHAR b) { return b == 0; }) &&
+                row.ucLocalAddr[15] == 1;
+            if (any || loopback) {
+                return processName(row.dwOwningPid);
+            }
+        }
+        return std::nullopt;
+    }
+    in_addr wanted{};
+    ::inet_pton(AF_INET, endpoint.address.c_str(), &wanted);
+    const auto buffer = tcpTable<MIB_TCPTABLE_OWNER_PID>(AF_INET);
+    if (buffer.empty()) {
+        return std::string();
+    }
+    const auto* table = reinterpret_cast<const MIB_TCPTABLE_OWNER_PID*>(buffer.data());
+    for (DWORD i = 0; i < table->dwNumEntries; ++i) {
+        const auto& row = table->table[i];
+        if (::ntohs(static_cast<u_short>(row.dwLocalPort)) == endpoint.port &&
+            (row.dwLocalAddr == 0 || row.dwLocalAddr == wanted.s_addr)) {
+            return processName(row.dwOwningPid);
+        }
+    }
+    return std::nullopt;
+}
+
+Probe probeHttp(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
+    startWinsock();
+    Probe probe;
+    // Windows retries a refused loopback connection for about two seconds: the TCP table
+    // says at once whether anything listens, and who.
+    const std::optional<std::string> holder = listenerOf(endpoint);
+    if (!holder) {
+        probe.state = Probe::State::Free;
+        probe.detail = "nothing listens on the port (TCP table)";
+        return probe;
+    }
+    probe.holder = *holder;
+    const auto deadline = Clock::now() + timeout;
+    const bool v6 = endpoint.address == "::1";
+    Socket socket(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_TCP));
+    if (socket.get() == INVALID_SOCKET) {
+        probe.detail = "socket: " + windowsMessage(static_cast<unsigned long>(::WSAGetLastError()));
+        return probe;
+    }
+    u_long nonBlocking = 1;
+    ::ioctlsocket(socket.get(), FIONBIO, &nonBlocking);
+    int rc = 0;
+    if (v6) {
+        sockaddr_in6 address{};
+        address.sin6_family = AF_INET6;
+        address.sin6_port = ::htons(endpoint.port);
+        address.sin6_addr = in6addr_loopback;
+        rc = ::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+    } else {
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = ::htons(endpoint.port);
+        ::inet_pton(AF_INET, endpoint.address.c_str(), &address.sin_addr);
+        rc = ::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+    }
+    int error = 0;
+    if (rc != 0) {
+        error = ::WSAGetLastError();
+        if (error == WSAEWOULDBLOCK && waitWritable(socket.get(), deadline, error)) {
+            error = 0;
+        }
+    }
+    if (error == WSAECONNREFUSED) {
+        probe.state = Probe::State::Free;
+        probe.detail = "connection refused";
+        return probe;
+    }
+    if (error == WSAEADDRNOTAVAIL || error == WSAENETUNREACH || error == WSAEAFNOSUPPORT) {
+        probe.state = Probe::State::Free;
+        probe.detail =
+            "address not available: " + windowsMessage(static_cast<unsigned long>(error));
+        return probe;
+    }
+    if (error != 0) {
+        probe.detail = "connect: " + windowsMessage(static_cast<unsigned long>(error));
+        return probe;
+    }
+    if (endpoint.tls) {
+        probe.detail = "a TLS listener accepts connections (not probed further)";
+        return probe;
+    }
+    const std::string request = detail::healthRequest(endpoint);
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+        if (!waitWritable(socket.get(), deadline, error)) {
+            probe.detail = "timed out sending the request";
+            return probe;
+        }
+        const int n =
+            ::send(socket.get(), request.data() + sent, static_cast<int>(request.size() - sent), 0);
+        if (n == SOCKET_ERROR && ::WSAGetLastError() != WSAEWOULDBLOCK) {
+            probe.state = Probe::State::Foreign;
+            probe.detail = "the connection was dropped: " +
+                           windowsMessage(static_cast<unsigned long>(::WSAGetLastError()));
+            return probe;
+        }
+        sent += n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+    std::string response;
+    while (response.size() < 65536 && waitReadable(socket.get(), deadline)) {
+        char buffer[4096];
+        const int n = ::recv(socket.get(), buffer, sizeof(buffer), 0);
+        if (n == SOCKET_ERROR && ::WSAGetLastError() == WSAEWOULDBLOCK) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        response.append(buffer, static_cast<std::size_t>(n));
+        if (detail::responseComplete(response)) {
+            break;
+        }
+    }
+    detail::readHealthResponse(response, probe);
+    return probe;
+}
+
+// ---------------------------------------------------------------------------------- service
+
+struct ScHandleClose {
+    void operator()(SC_HANDLE h) const noexcept { ::CloseServiceHandle(h); }
+};
+using ScHandle = std::unique_ptr<std::remove_pointer_t<SC_HANDLE>, ScHandleClose>;
+
+std::string stateName(DWORD state) {
+    switch (state) {
+        case SERVICE_RUNNING:
+            return "running";
+        case SERVICE_STOPPED:
+            return "stopped";
+        case SERVICE_START_PENDING:
+            return "starting";
+        case SERVICE_STOP_PENDING:
+            return "stopping";
+        case SERVICE_PAUSED:
+            return "paused";
+        default:
+            return "in state " + std::to_string(state);
+    }
+}
+
+// The --config of a service command line (ImagePath), else the daemon's default.
+std::string configOfCommandLine(const std::wstring& commandLine) {
+    int argc = 0;
+    LPWSTR* argv = ::CommandLineToArgvW(commandLine.c_str(), &argc);
+    std::string config = tk::daemon::defaultConfigPath();
+    if (argv == nullptr) {
+        return config;
+    }
+    for (int i = 1; i < argc; ++i) {
+        const std::wstring arg = argv[i];
+        if (arg == L"--config" && i + 1 < argc) {
+            config = narrow(argv[i + 1]);
+        } else if (arg.starts_with(L"--config=")) {
+            config = narrow(arg.substr(9));
+        }
+    }
+    ::LocalFree(argv);
+    return config;
+}
+
+ReloadOutcome notReloaded(std::string message) {
+    ReloadOutcome outcome;
+    outcome.method = "service";
+    outcome.message = std::move(message);
+    return outcome;
+}
+
+}  // namespace
+
+std::string windowsMessage(unsigned long error) {
+    wchar_t* text = nullptr;
+    const DWORD length = ::FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        nullptr, error, 0, reinterpret_cast<wchar_t*>(&text), 0, nullptr);
+    std::string message = length > 0 ? narrow(std::wstring(text, length)) : "error";
+    if (text != nullptr) {
+        ::LocalFree(text);
+    }
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r' ||
+                                message.back() == ' ' || message.back() == '.')) {
+        message.pop_back();
+    }
+    return message + " (" + std::to_string(error) + ")";
+}
+
+bool samePath(const std::string& a, const std::string& b) {
+    const auto normal = [](const std::string& path) {
+        std::error_code error;
+        fs::path p = fs::weakly_canonical(fs::absolute(fs::u8path(path), error), error);
+        std::wstring text = p.lexically_normal().wstring();
+        std::transform(text.begin(), text.end(), text.begin(),
+                       [](wchar_t c) { return static_cast<wchar_t>(std::towlower(c)); });
+        return text;
+    };
+    return normal(a) == normal(b);
+}
+
+ServiceInfo queryService() {
+    ServiceInfo info;
+    const ScHandle manager(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+    if (!manager) {
+        info.problem = "OpenSCManager: " + windowsMessage(::GetLastError());
+        return info;
+    }
+    const ScHandle service(
+        ::OpenServiceW(manager.get(), kServiceName, SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG));
+    if (!service) {
+        const DWORD error = ::GetLastError();
+        if (error != ERROR_SERVICE_DOES_NOT_EXIST) {
+            info.problem = "OpenService(TenderKey): " + windowsMessage(error);
+        }
+        return info;
+    }
+    info.installed = true;
+    SERVICE_STATUS_PROCESS status{};
+    DWORD needed = 0;
+    if (::QueryServiceStatusEx(service.get(), SC_STATUS_PROCESS_INFO,
+                               reinterpret_cast<LPBYTE>(&status), sizeof(status), &needed) != 0) {
+        info.state = stateName(status.dwCurrentState);
+        info.running = status.dwCurrentState == SERVICE_RUNNING;
+        info.pid = info.running ? static_cast<std::int64_t>(status.dwProcessId) : 0;
+    } else {
+        info.problem = "QueryServiceStatusEx: " + windowsMessage(::GetLastError());
+    }
+    ::QueryServiceConfigW(service.get(), nullptr, 0, &needed);
+    std::vector<std::uint8_t> buffer(needed + sizeof(QUERY_SERVICE_CONFIGW));
+    auto* config = reinterpret_cast<QUERY_SERVICE_CONFIGW*>(buffer.data());
+    if (::QueryServiceConfigW(service.get(), config, static_cast<DWORD>(buffer.size()), &needed) !=
+        0) {
+        info.configPath = configOfCommandLine(config->lpBinaryPathName != nullptr
+                                                  ? std::wstring(config->lpBinaryPathName)
+                                                  : std::wstring());
+        switch (config->dwStartType) {
+            case SERVICE_AUTO_START: {
+                SERVICE_DELAYED_AUTO_START_INFO delayed{};
+                DWORD size = 0;
+                const bool isDelayed =
+                    ::QueryServiceConfig2W(service.get(), SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
+                                           reinterpret_cast<LPBYTE>(&delayed), sizeof(delayed),
+                                           &size) != 0 &&
+                    delayed.fDelayedAutostart;
+                info.startType = isDelayed ? "delayed automatic" : "automatic";
+                break;
+            }
+            case SERVICE_DEMAND_START:
+                info.startType = "manual";
+                break;
+            case SERVICE_DISABLED:
+                info.startType = "disabled";
+                break;
+            default:
+                info.startType = "boot or system";
+                break;
+        }
+    } else {
+        info.configPath = tk::daemon::defaultConfigPath();
+    }
+    return info;
+}
+
+std::string defaultConfigPath() {
+    return tk::daemon::defaultConfigPath();
+}
+
+Probe probeEndpoint(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
+    return probeHttp(endpoint, timeout);
+}
+
+namespace detail {
+
+bool platformReloadMode(const std::string& value, ReloadMode& mode) {
+    if (value == "service") {
+        mode = ReloadMode::Service;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace detail
+
+// SERVICE_CONTROL_PARAMCHANGE is the service's counterpart of SIGHUP (windows-service/ accepts
+// it: the origin allow-list and log level are read again). A tenderkeyd.exe in a console has
+// no such control: it reads the change when started again.
+ReloadOutcome reloadDaemon(const std::string& configPath, ReloadMode mode) {
+    if (mode == ReloadMode::None) {
+        ReloadOutcome outcome;
+        outcome.method = "none";
+        outcome.message = "the daemon was not asked to reload (--reload none)";
+        return outcome;
+    }
+    const bool forced = mode == ReloadMode::Service;
+    const ServiceInfo info = queryService();
+    if (!info.problem.empty() && !info.installed) {
+        throw ReloadFailed("cannot ask the Service Control Manager: " + info.problem);
+    }
+    if (!info.installed) {
+        if (forced) {
+            throw ReloadFailed("the TenderKey service is not installed");
+        }
+        return notReloaded(
+            "the TenderKey service is not installed; a tenderkeyd.exe running in "
+            "a console reads the change when it is started again");
+    }
+    if (!info.running) {
+        if (forced) {
+            throw ReloadFailed("the TenderKey service is " + info.state + ", not running");
+        }
+        return notReloaded("the TenderKey service is " + info.state +
+                           "; the change applies when it starts");
+    }
+    if (!forced && !samePath(info.configPath, configPath)) {
+        return notReloaded("the TenderKey service reads " + info.configPath +
+                           ", not this file: it was not asked to reload");
+    }
+    const ScHandle manager(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+    const ScHandle service(manager ? ::OpenServiceW(manager.get(), kServiceName,
+                                                    SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS)
+                                   : nullptr);
+    SERVICE_STATUS status{};
+    if (!service || ::ControlService(service.get(), SERVICE_CONTROL_PARAMCHANGE, &status) == 0) {
+        const DWORD error = ::GetLastError();
+        throw ReloadFailed("SERVICE_CONTROL_PARAMCHANGE to the TenderKey service failed: " +
+                           windowsMessage(error) +
+                           (error == ERROR_ACCESS_DENIED ? " (run as Administrator)" : ""));
+    }
+    ReloadOutcome outcome;
+    outcome.method = "service";
+    outcome.reloaded = true;
+    outcome.pids = {info.pid};
+    outcome.message = "SERVICE_CONTROL_PARAMCHANGE sent to the TenderKey service (pid " +
+                      std::to_string(info.pid) + ")";
+    return outcome;
+}
+
+}  // namespace tk::cli
