@@ -1,7 +1,7 @@
 # The Windows deliverables: the executables Authenticode-signed, and the MSI (wixl, from
 # windows-service/msi/TenderKey.wxs) signed too — target tk_windows_msi, built by the
 # `windows` build preset. Output in build-windows/msi/:
-#   tenderkeyd.exe tenderkeyd-service.exe   signed copies (what the MSI holds)
+#   tenderkeyd.exe tenderkeyd-service.exe tenderkey.exe   signed copies (what the MSI holds)
 #   TenderKey-<version>-x64.msi
 #
 # Signing: TK_SIGN_CERT and TK_SIGN_KEY (PEM; TK_SIGN_KEY_PASSWORD in the environment when
@@ -42,7 +42,7 @@ endif()
 
 set(TK_SIGN ${CMAKE_CURRENT_LIST_DIR}/sign.sh ${TK_SIGNING_CERT} ${TK_SIGNING_KEY})
 set(TK_SIGNED_EXES)
-foreach(target tenderkeyd tenderkeyd-service)
+foreach(target tenderkeyd tenderkeyd-service tenderkey)
   add_custom_command(
     OUTPUT ${TK_MSI_DIR}/${target}.exe
     COMMAND ${CMAKE_COMMAND} -E make_directory ${TK_MSI_DIR}

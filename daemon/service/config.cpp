@@ -259,7 +259,9 @@ class TomlReader {
         }
         if (const toml::node* node = root.get("state_directory")) {
             config.stateDirectory = string(*node, "state_directory");
-            if (config.stateDirectory->empty() || config.stateDirectory->front() != '/') {
+            // Absolute as the platform has it (C:\ProgramData\... on Windows).
+            if (config.stateDirectory->empty() ||
+                !std::filesystem::u8path(*config.stateDirectory).is_absolute()) {
                 fail(node->source(), "state_directory must be an absolute path");
             }
         }

@@ -20,7 +20,7 @@ expect() {
 properties=$(table Property)
 expect "ProductVersion $version" "^ProductVersion	$version\$" "$properties"
 files=$(table File)
-for f in tenderkeyd.exe tenderkeyd-service.exe tenderkeyd.example.toml; do
+for f in tenderkeyd.exe tenderkeyd-service.exe tenderkey.exe tenderkeyd.example.toml; do
     expect "file $f" "	$f	" "$files"
 done
 directories=$(table Directory)

@@ -6,7 +6,8 @@
 set -euo pipefail
 dir=$1 cert=$2
 status=0
-for f in "$dir"/tenderkeyd.exe "$dir"/tenderkeyd-service.exe "$dir"/TenderKey-*-x64.msi; do
+for f in "$dir"/tenderkeyd.exe "$dir"/tenderkeyd-service.exe "$dir"/tenderkey.exe \
+         "$dir"/TenderKey-*-x64.msi; do
     if out=$(osslsigncode verify -CAfile "$cert" -in "$f" 2>&1) &&
        grep -q "Signature verification: ok" <<< "$out"; then
         echo "ok   $(basename "$f"): $(grep -m1 "Subject:" <<< "$out" | sed 's/^[[:space:]]*//')"
