@@ -105,7 +105,8 @@ const std::vector<CommandSpec> kSpecs = {
      {"config"},
      "origins list [--config FILE]",
      "The origin allow-list of the daemon's configuration (default\n"
-     "/etc/tenderkey/tenderkeyd.toml) with each entry's capabilities, marked [administrator],\n"
+     "/etc/tenderkey/tenderkeyd.toml; on Windows %ProgramData%\\TenderKey\\tenderkeyd.toml)\n"
+     "with each entry's capabilities, marked [administrator],\n"
      "then the origins users allowed in the bridge window (the daemon's state directory,\n"
      "consent.json), marked [consent], with the date given and when each expires. Run it as\n"
      "the daemon's user (sudo -u tenderkey) to read the system daemon's state directory.\n"},
@@ -119,7 +120,9 @@ const std::vector<CommandSpec> kSpecs = {
      "public suffix, no null). The file is edited in place (comments stay), checked with the\n"
      "daemon's loader, and replaced atomically; then the daemon is asked to reload. MODE: auto\n"
      "(systemctl reload tenderkeyd.service when systemd runs it, else SIGHUP to the tenderkeyd\n"
-     "processes reading this file), systemd, signal, none.\n"},
+     "processes reading this file), systemd, signal, none. On Windows: auto\n"
+     "(SERVICE_CONTROL_PARAMCHANGE to the TenderKey service when it reads this file), service,\n"
+     "none.\n"},
     {"origins",
      "remove",
      {"config", "reload"},
@@ -133,8 +136,9 @@ const std::vector<CommandSpec> kSpecs = {
      {"config"},
      "doctor [--config FILE]",
      "Checks the installation and says how to fix what is wrong: configuration, origins,\n"
-     "PC/SC service, readers, each listener (TenderKey, another program, or nothing), polkit\n"
-     "access of the daemon's user, and the browser's Local Network Access permission. Each\n"
+     "PC/SC service, readers, each listener (TenderKey, another program, or nothing), each\n"
+     "PKCS#11 module, polkit access of the daemon's user (on Windows: the TenderKey service\n"
+     "and the access lists of its folders), and the browser's Local Network Access. Each\n"
      "check is ok, warn, fail or info. Exit status 0 all ok, 19 warnings, 20 a check failed.\n"},
 };
 

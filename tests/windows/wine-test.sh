@@ -110,6 +110,16 @@ open(sys.argv[1], "wb").write(image)
 PY
 }
 
+# Wine ends the service manager and every service about a second after the last ordinary
+# Wine process of the prefix exits (the "system" processes shut down with it): a service under
+# test must have company. A cmd.exe reading a FIFO that this script holds open stays until the
+# script ends (or wineserver -k in cleanup).
+keep_wine_up() {
+    mkfifo "$log/keeper"
+    wine cmd < "$log/keeper" > /dev/null 2>&1 &
+    exec 9> "$log/keeper"
+}
+
 # tenderkey.exe ARGS...: its exit status in $tk_status, its output (line ends as on Linux) in
 # $log/tk.out and $log/tk.err; stdin from /dev/null: no console input.
 tk() {
@@ -229,6 +239,7 @@ service)
     registered || fail "the service TenderKey is not registered"
     grep -q "run-service" "$log/image-path" || fail "the service's command line lacks run-service"
     echo "ok   TenderKey registered: $(grep -o 'REG_EXPAND_SZ.*\|REG_SZ.*' "$log/image-path" | tr -d '\r')"
+    keep_wine_up
     wine sc start TenderKey > "$log/sc-start" 2>&1 || fail "sc start TenderKey"
     echo "ok   sc start TenderKey (StartServiceCtrlDispatcher, ServiceMain)"
     check_daemon "TenderKey service"
@@ -280,6 +291,7 @@ msi)
     printf '[[listeners]]\naddress = "127.0.0.1"\nport = %s\n\n[[origins]]\norigin = "%s"\n' \
         "$port" "$allowed" > "$data/tenderkeyd.toml"
     cp "$data/tenderkeyd.toml" "$log/config-before"
+    keep_wine_up
     status=0
     wine msiexec /i "$msi" /qn /l*v 'C:\tenderkey-msiexec.log' > "$log/msiexec-install" 2>&1 ||
         status=$?
