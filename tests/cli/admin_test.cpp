@@ -400,5 +400,25 @@ TEST_F(AdminCli, Doctor_NoOrigins_Warns) {
               std::string::npos);
 }
 
+// Each configured module is loaded by the daemon's loader: OpenSC's module passes, a file that
+// is no shared library fails with the loader's reason.
+TEST_F(AdminCli, Doctor_Pkcs11Modules_EachLoadedOrFailNamingIt) {
+    const std::string broken = environment("TK_HARNESS_DIR") + "/not-a-module.so";
+    std::ofstream(broken) << "not an ELF file\n";
+    const std::string opensc = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+    writeConfig("[[listeners]]\naddress = \"127.0.0.1\"\nport = " + std::to_string(port_) +
+                "\n\n[[origins]]\norigin = \"" + kPortal + "\"\n\n[pkcs11]\nmodules = [\"" +
+                opensc + "\", \"" + broken + "\"]\n");
+    const ProcessResult doctor = tenderkey({"--json", "doctor", "--config", config_});
+    ASSERT_EQ(doctor.exitCode, kChecksFailed) << describe(doctor);
+    const json document = parse(doctor);
+    EXPECT_EQ(checkNamed(document, "pkcs11 " + opensc).at("status"), "ok");
+    const json failed = checkNamed(document, "pkcs11 " + broken);
+    EXPECT_EQ(failed.at("status"), "fail");
+    EXPECT_NE(failed.at("message").get<std::string>().find(broken), std::string::npos)
+        << failed.dump();
+    EXPECT_NE(failed.at("fix").get<std::string>().find("[pkcs11] modules"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tk::test
