@@ -19,8 +19,6 @@
 #include <iterator>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/exit_status.hpp"
 
 extern char** environ;

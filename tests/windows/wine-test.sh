@@ -111,9 +111,10 @@ PY
 }
 
 # Wine ends the service manager and every service about a second after the last ordinary
-# Wine process of the prefix exits (the "system" processes shut down with it): a service under
-# test must have company. A cmd.exe reading a FIFO that this script holds open stays until the
-# script ends (or wineserver -k in cleanup).
+# Wine process of the prefix exits (the "system" processes shut down with it), and a program
+# started meanwhile may fail with the prefix: a service under test, and a step that starts
+# programs one after another, need company. A cmd.exe reading a FIFO that this script holds
+# open stays until the script ends (or wineserver -k in cleanup).
 keep_wine_up() {
     mkfifo "$log/keeper"
     wine cmd < "$log/keeper" > /dev/null 2>&1 &
@@ -346,6 +347,9 @@ msi)
     echo "ok   msiexec /x: files, service and C:\\ProgramData\\TenderKey removed"
     ;;
 cli)
+    # One Wine prefix session for the whole step: a tenderkey.exe started while the prefix
+    # shuts down (after the daemon's exit) could fail for that reason alone.
+    keep_wine_up
     # --version: the project version, as the daemon's.
     tk --version
     [ "$tk_status" = 0 ] || fail "tenderkey.exe --version exited with $tk_status"
@@ -418,6 +422,12 @@ cli)
     expect_check "pkcs11 $module" fail "it is a DLL for x86, and tenderkeyd is a 64-bit"
     expect_check service warn "TenderKey service is not installed"
     expect_check access fail "is refused: it is owned by S-1-5-21-"
+    # status: the daemon up, PC/SC unavailable (a warning, exit status 19).
+    tk status --json --config "$wconfig"
+    [ "$tk_status" = 19 ] && [ "$(json_get '["daemon"]["running"]')" = true ] &&
+        [ "$(json_get '["pcsc"]["available"]')" = false ] ||
+        fail "status: exit status $tk_status, $(cat "$log/tk.out")"
+    echo "ok   tenderkey.exe status: daemon running, PC/SC unavailable, exit status 19"
     kill -INT "$daemon_pid"
     for _ in $(seq 60); do
         kill -0 "$daemon_pid" 2>/dev/null || break
