@@ -1,6 +1,7 @@
+// winsock2.h before windows.h and iphlpapi.h (which would otherwise pull in the old winsock.h).
 #include <winsock2.h>
 #include <ws2tcpip.h>
-// after winsock2.h
+//
 #include <iphlpapi.h>
 #include <shellapi.h>
 #include <windows.h>
