@@ -340,10 +340,9 @@ Check checkHipki(const ConfigView& config) {
     }
     const PortListeners listeners = portListeners(port);
     const std::string holder = describeHolders(listeners, port);
+    const PlatformHints& hints = platformHints();
     const std::string enableFix =
-        "stop that program (and keep it from starting), then: systemctl "
-        "enable --now tenderkeyd-hipki.socket; systemctl restart "
-        "tenderkeyd";
+        "stop that program (and keep it from starting), then: " + hints.hipkiEnable;
     if (enabled == true) {
         if (foreign && listeners.listening) {
             return {id, "fail",
@@ -353,15 +352,12 @@ Check checkHipki(const ConfigView& config) {
         }
         if (!ours) {
             return {id, "fail", "[hipki] enabled, but nothing answers on port " + portText,
-                    "systemctl restart tenderkeyd; `journalctl -u tenderkeyd -b` says why it "
-                    "does not run"};
+                    hints.hipkiNotAnswering};
         }
         return {id, "ok", "the HiPKI endpoint answers on 127.0.0.1 and [::1]", ""};
     }
     if (!enabled && ours) {
-        return {id, "ok",
-                "the HiPKI endpoint answers on 127.0.0.1 and [::1] (sockets of "
-                "tenderkeyd-hipki.socket)",
+        return {id, "ok", "the HiPKI endpoint answers on 127.0.0.1 and [::1]" + hints.hipkiSockets,
                 ""};
     }
     if (listeners.listening && !ours) {
@@ -373,7 +369,7 @@ Check checkHipki(const ConfigView& config) {
     }
     return {id, "info",
             enabled ? "the HiPKI endpoint is off ([hipki] enabled = false)"
-                    : "the HiPKI endpoint is off (tenderkeyd-hipki.socket is not enabled)",
+                    : "the HiPKI endpoint is off (" + hints.hipkiUnsetOff + ")",
             ""};
 }
 

@@ -1,8 +1,7 @@
-// winsock2.h before windows.h and iphlpapi.h (which would otherwise pull in the old winsock.h).
+// winsock2.h before windows.h (which would otherwise pull in the old winsock.h).
 #include <winsock2.h>
 #include <ws2tcpip.h>
 //
-#include <iphlpapi.h>
 #include <shellapi.h>
 #include <windows.h>
 
@@ -15,6 +14,7 @@
 #include "cli/daemon_link.hpp"
 #include "cli/daemon_link_windows.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/port_holder.hpp"
 #include "main/command_line.hpp"
 
 namespace tk::cli {
@@ -103,102 +103,22 @@ bool waitReadable(SOCKET s, Clock::time_point deadline) {
     return ::select(0, &read, nullptr, nullptr, &wait) > 0;
 }
 
-std::string processName(DWORD pid) {
-    if (pid == 0) {
-        return "an unknown process";
-    }
-    if (pid == 4) {
-        return "System (pid 4: a kernel listener, e.g. http.sys)";
-    }
-    std::string name = "pid " + std::to_string(pid);
-    const HANDLE process = ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-    if (process != nullptr) {
-        wchar_t image[MAX_PATH * 2];
-        DWORD size = static_cast<DWORD>(std::size(image));
-        if (::QueryFullProcessImageNameW(process, 0, image, &size) != 0) {
-            name = narrow(fs::path(std::wstring(image, size)).filename().wstring()) + " (" + name +
-                   ")";
-        }
-        ::CloseHandle(process);
-    }
-    return name;
-}
-
-template <typename Table>
-std::vector<std::uint8_t> tcpTable(ULONG family) {
-    std::vector<std::uint8_t> buffer(sizeof(Table) + 64 * 1024);
-    for (int attempt = 0; attempt < 4; ++attempt) {
-        DWORD size = static_cast<DWORD>(buffer.size());
-        const DWORD rc = ::GetExtendedTcpTable(buffer.data(), &size, FALSE, family,
-                                               TCP_TABLE_OWNER_PID_LISTENER, 0);
-        if (rc == NO_ERROR) {
-            return buffer;
-        }
-        if (rc != ERROR_INSUFFICIENT_BUFFER) {
-            return {};
-        }
-        buffer.resize(size + 4096);
-    }
-    return {};
-}
-
-// The process holding a listening socket on the endpoint's address and port, from the TCP
-// table (GetExtendedTcpTable, TCP_TABLE_OWNER_PID_LISTENER). nullopt: the table says nobody
-// listens there; an empty string: it could not be read (then only connecting tells).
-std::optional<std::string> listenerOf(const Endpoint& endpoint) {
-    const bool v6 = endpoint.address == "::1";
-    if (v6) {
-        const auto buffer = tcpTable<MIB_TCP6TABLE_OWNER_PID>(AF_INET6);
-        if (buffer.empty()) {
-            return std::string();
-        }
-        const auto* table = reinterpret_cast<const MIB_TCP6TABLE_OWNER_PID*>(buffer.data());
-        for (DWORD i = 0; i < table->dwNumEntries; ++i) {
-            const auto& row = table->table[i];
-            if (::ntohs(static_cast<u_short>(row.dwLocalPort)) != endpoint.port) {
-                continue;
-            }
-            const bool any = std::all_of(std::begin(row.ucLocalAddr), std::end(row.ucLocalAddr),
-                                         [](UCHAR b) { return b == 0; });
-            const bool loopback =
-                std::all_of(std::begin(row.ucLocalAddr), std::end(row.ucLocalAddr) - 1,
-                            [](UCHAR b) { return b == 0; }) &&
-                row.ucLocalAddr[15] == 1;
-            if (any || loopback) {
-                return processName(row.dwOwningPid);
-            }
-        }
-        return std::nullopt;
-    }
-    in_addr wanted{};
-    ::inet_pton(AF_INET, endpoint.address.c_str(), &wanted);
-    const auto buffer = tcpTable<MIB_TCPTABLE_OWNER_PID>(AF_INET);
-    if (buffer.empty()) {
-        return std::string();
-    }
-    const auto* table = reinterpret_cast<const MIB_TCPTABLE_OWNER_PID*>(buffer.data());
-    for (DWORD i = 0; i < table->dwNumEntries; ++i) {
-        const auto& row = table->table[i];
-        if (::ntohs(static_cast<u_short>(row.dwLocalPort)) == endpoint.port &&
-            (row.dwLocalAddr == 0 || row.dwLocalAddr == wanted.s_addr)) {
-            return processName(row.dwOwningPid);
-        }
-    }
-    return std::nullopt;
-}
-
 Probe probeHttp(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
     startWinsock();
     Probe probe;
     // Windows retries a refused loopback connection for about two seconds: the TCP table
     // says at once whether anything listens, and who.
-    const std::optional<std::string> holder = listenerOf(endpoint);
-    if (!holder) {
+    const PortListeners listeners = portListeners(endpoint.port);
+    if (!listeners.listening) {
         probe.state = Probe::State::Free;
         probe.detail = "nothing listens on the port (TCP table)";
         return probe;
     }
-    probe.holder = *holder;
+    for (const PortHolder& holder : listeners.holders) {
+        probe.holder += (probe.holder.empty() ? "" : "; ") +
+                        (holder.name.empty() ? std::string("a process") : holder.name) + " (pid " +
+                        std::to_string(holder.pid) + ")";
+    }
     const auto deadline = Clock::now() + timeout;
     const bool v6 = endpoint.address == "::1";
     Socket socket(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_TCP));

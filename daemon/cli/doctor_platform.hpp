@@ -20,15 +20,19 @@ struct Check {
 
 // The words of the advice that differ between platforms.
 struct PlatformHints {
-    std::string pcscService;       // what the PC/SC service is called
-    std::string pcscStart;         // how to start it
-    std::string readersFix;        // a reader PC/SC does not list
-    std::string exampleConfig;     // where the example configuration is
-    std::string daemonStart;       // how to start the daemon, and where it says why it stopped
-    std::string daemonReload;      // how to make it read its configuration again
-    std::string daemonRestart;     // how to restart it (a new port)
-    std::string daemonLogs;        // where it logs
-    std::string readersHiddenFix;  // the daemon sees fewer readers than the user
+    std::string pcscService;        // what the PC/SC service is called
+    std::string pcscStart;          // how to start it
+    std::string readersFix;         // a reader PC/SC does not list
+    std::string exampleConfig;      // where the example configuration is
+    std::string daemonStart;        // how to start the daemon, and where it says why it stopped
+    std::string daemonReload;       // how to make it read its configuration again
+    std::string daemonRestart;      // how to restart it (a new port)
+    std::string daemonLogs;         // where it logs
+    std::string readersHiddenFix;   // the daemon sees fewer readers than the user
+    std::string hipkiEnable;        // turning the HiPKI endpoint on
+    std::string hipkiNotAnswering;  // [hipki] enabled, nothing answers
+    std::string hipkiSockets;       // where its sockets come from when the file does not say
+    std::string hipkiUnsetOff;      // why it is off with [hipki] enabled unset
 };
 const PlatformHints& platformHints();
 

@@ -101,6 +101,13 @@ const PlatformHints& platformHints() {
             "the daemon's user may not be allowed to use PC/SC (see the polkit "
             "check), or the reader is a development one and the daemon runs "
             "without development_mode; see journalctl -u tenderkeyd",
+        .hipkiEnable =
+            "systemctl enable --now tenderkeyd-hipki.socket; systemctl restart tenderkeyd",
+        .hipkiNotAnswering =
+            "systemctl restart tenderkeyd; `journalctl -u tenderkeyd -b` says "
+            "why it does not run",
+        .hipkiSockets = " (sockets of tenderkeyd-hipki.socket)",
+        .hipkiUnsetOff = "tenderkeyd-hipki.socket is not enabled",
     };
     return hints;
 }

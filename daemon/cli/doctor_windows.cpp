@@ -94,6 +94,15 @@ const PlatformHints& platformHints() {
             "a service in session 0 does not see readers redirected over Remote "
             "Desktop, or the reader is a development one and the daemon runs "
             "without development_mode; see the Event Log (source TenderKey)",
+        // No socket activation on Windows: the endpoint is on when the configuration says so.
+        .hipkiEnable =
+            "set [hipki] enabled = true in the configuration, then sc stop TenderKey, "
+            "sc start TenderKey",
+        .hipkiNotAnswering =
+            "sc stop TenderKey, sc start TenderKey; the Event Log (source "
+            "TenderKey) says why it does not run",
+        .hipkiSockets = "",
+        .hipkiUnsetOff = "[hipki] enabled is not set",
     };
     return hints;
 }

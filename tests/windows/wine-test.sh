@@ -422,6 +422,7 @@ cli)
     expect_check "pkcs11 $module" fail "it is a DLL for x86, and tenderkeyd is a 64-bit"
     expect_check service warn "TenderKey service is not installed"
     expect_check access fail "is refused: it is owned by S-1-5-21-"
+    expect_check "hipki port 61161" info "^the HiPKI endpoint is off \(\[hipki\] enabled is not set\)$"
     # status: the daemon up, PC/SC unavailable (a warning, exit status 19).
     tk status --json --config "$wconfig"
     [ "$tk_status" = 19 ] && [ "$(json_get '["daemon"]["running"]')" = true ] &&

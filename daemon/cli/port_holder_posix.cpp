@@ -92,7 +92,7 @@ PortListeners portListeners(std::uint16_t port) {
     inodes.erase("0");  // a socket whose owner the kernel does not show
     for (const pid_t pid : owners(inodes)) {
         PortHolder holder;
-        holder.pid = pid;
+        holder.pid = static_cast<std::int64_t>(pid);
         std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
         std::getline(comm, holder.name);
         holder.executable = readLink("/proc/" + std::to_string(pid) + "/exe");
