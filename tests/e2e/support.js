@@ -20,9 +20,10 @@ if (!PORTAL || !ARTIFACTS) throw new Error('run through tests/e2e/run-e2e.sh');
 export const PUBLIC_SITE = process.env.TK_E2E_PUBLIC_TLS === '1';
 
 // A browser with one page on the portal, once the page has talked to tenderkeyd (or, in
-// bridge mode, is ready for the user to connect). `query` is appended to the portal's URL.
-export async function openPortal({ query = '' } = {}) {
-  const args = ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-TW'];
+// bridge mode, is ready for the user to connect). `query` is appended to the portal's URL;
+// `args` are more Chromium arguments.
+export async function openPortal({ query = '', args: extraArgs = [] } = {}) {
+  const args = ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-TW', ...extraArgs];
   if (PUBLIC_SITE) {
     const { host } = new URL(PORTAL);
     args.push(`--ip-address-space-overrides=${host}=public`, '--ignore-certificate-errors');
