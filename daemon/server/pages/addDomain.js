@@ -3,7 +3,11 @@
 // dialog of the bridge window, for the opener's own origin only:
 // - window.name is cleared; without a top-level opener the page does nothing;
 // - the opener's origin is the origin of the document that opened this window, as the browser
-//   reports it (document.referrer; a page that sends no referrer cannot be trusted this way);
+//   reports it (document.referrer). The opener posts nothing to this window, so that is the one
+//   trustworthy source. A page whose referrer policy withholds it (the browsers' default one
+//   does, from an https page to this http window) cannot be identified: the request is refused
+//   with the data-free answer posted to "*", and the site's signing popup asks for the user's
+//   consent instead, binding to the origin of the package it receives;
 // - HOST must be that origin's host name, else the request is refused: a page cannot ask the
 //   user to trust another site;
 // - an origin the daemon already admits is answered at once; one it may offer for consent is
@@ -19,7 +23,7 @@
     'zh-TW': {
       waiting: '正在連線至 TenderKey…',
       noOpener: '此視窗須由網站開啟，不能單獨使用。',
-      noOrigin: '無法辨識開啟此視窗的網站。',
+      noOrigin: '無法辨識開啟此視窗的網站，因此無法將它加入信任網站。網站要求簽章時，簽章視窗會再詢問您是否允許。',
       otherHost: '網站只能要求信任它自己的網域，此要求不予受理。',
       notAllowed: '此網站未獲准使用 TenderKey。請洽系統管理員。',
       denied: '您已拒絕此網站使用 TenderKey。',
@@ -29,7 +33,7 @@
     en: {
       waiting: 'Connecting to TenderKey…',
       noOpener: 'This window must be opened by a site; it cannot be used on its own.',
-      noOrigin: 'The site that opened this window cannot be identified.',
+      noOrigin: 'The site that opened this window cannot be identified, so it cannot be trusted here. When the site asks for a signature, its signing window asks you instead.',
       otherHost: 'A site may only ask to trust its own domain; this request is refused.',
       notAllowed: 'This site is not allowed to use TenderKey. Ask your administrator.',
       denied: 'You denied this site the use of TenderKey.',
@@ -111,6 +115,7 @@
     origin = openerOrigin();
     if (origin === null) {
       state('error', 'noOrigin');
+      opener.postMessage(JSON.stringify({ ret_code: SITE_NOT_AUTHORISED }), '*');
       return;
     }
     const domain = new URLSearchParams(location.search).get('domain') ?? '';
