@@ -1,11 +1,12 @@
 // Consent in the HiPKI popup and its /addDomain page, for a portal (a public https site) the
 // administrator did not list: the popup asks as the bridge window does; Deny answers "site not
 // authorised"; Allow once admits this popup only, for reading and CMS signing (verified by
-// openssl cms -verify), never for decryption or raw signatures; /addDomain asks only for the
-// opener's own host (the origin the browser reports as the window's referrer) and its "Always
-// allow" admits the later popups without asking.
+// openssl cms -verify), never for decryption or raw signatures (PKCS1, RAW); /addDomain asks
+// only for the opener's own host (the origin the browser reports as the window's referrer) and
+// its "Always allow" admits the later popups without asking.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,10 +101,14 @@ test('Allow once: PKCS7 signing works (openssl cms -verify); decryption and raw 
   r = await response();
   assert.equal(r.ret_code, SITE_NOT_AUTHORISED, JSON.stringify(r));
   assert.equal(r.func, 'decrypt');
-  popup = await start({ func: 'MakeSignature', signatureType: 'PKCS1', tbs: 'x', hashAlgorithm: 'SHA256', pin: PIN });
-  await allow(popup, '#consent-once');
-  r = await response();
-  assert.equal(r.ret_code, SITE_NOT_AUTHORISED, JSON.stringify(r));
+  const digestInfo = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+    createHash('sha256').update('x').digest()]).toString('base64');
+  for (const raw of [{ signatureType: 'PKCS1', tbs: 'x', hashAlgorithm: 'SHA256' }, { signatureType: 'RAW', tbs: digestInfo }]) {
+    popup = await start({ func: 'MakeSignature', pin: PIN, ...raw });
+    await allow(popup, '#consent-once');
+    r = await response();
+    assert.equal(r.ret_code, SITE_NOT_AUTHORISED, JSON.stringify(r));
+  }
   // Refused before the card: no PIN try spent.
   assert.match(await cardCtl(0, 'status'), /pin_tries=3\b/);
 });
