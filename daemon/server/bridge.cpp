@@ -102,11 +102,20 @@ BridgeStep judgeBridgeRequest(bool bridge, bool attached, std::string_view metho
         return {};
     }
     if (attached) {
-        return method == kAttachMethod || method == kConsentMethod ? refusal("ALREADY_ATTACHED")
-                                                                   : BridgeStep{};
+        return method == kAttachMethod || method == kConsentMethod || method == kSelfTestMethod
+                   ? refusal("ALREADY_ATTACHED")
+                   : BridgeStep{};
     }
     if (method == kConsentMethod) {
         return judgeConsent(params);
+    }
+    if (method == kSelfTestMethod) {
+        if (!params.is_null() && !(params.is_object() && params.empty())) {
+            return refusal("INVALID_PARAMS");
+        }
+        BridgeStep step;
+        step.kind = BridgeStep::Kind::SelfTest;
+        return step;
     }
     if (method != kAttachMethod) {
         return refusal("NOT_ATTACHED");

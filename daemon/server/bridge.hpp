@@ -29,10 +29,11 @@ bool isOwnOrigin(std::string_view origin, const std::vector<std::string>& own);
 // once; every other connection knows no `bridge.attach` (it is left to METHOD_NOT_FOUND).
 struct BridgeStep {
     enum class Kind {
-        PassOn,   // an ordinary request: on to the method table, as the connection's origin
-        Attach,   // attach the connection to `origin`, if its allow-list entry admits it
-        Consent,  // the user's decision on the origin last offered for consent
-        Refuse,   // answer `reason` with `data`
+        PassOn,    // an ordinary request: on to the method table, as the connection's origin
+        Attach,    // attach the connection to `origin`, if its allow-list entry admits it
+        Consent,   // the user's decision on the origin last offered for consent
+        SelfTest,  // the self-test page reads the readers, cards and certificates as itself
+        Refuse,    // answer `reason` with `data`
     };
     Kind kind = Kind::PassOn;
     std::string origin;
@@ -43,6 +44,7 @@ struct BridgeStep {
 
 inline constexpr std::string_view kAttachMethod = "bridge.attach";
 inline constexpr std::string_view kConsentMethod = "bridge.consent";
+inline constexpr std::string_view kSelfTestMethod = "bridge.selfTest";
 
 // True when request params carry a PIN or PUK (pin, newPin, puk, newPuk), as a page typed it.
 bool carriesSecret(const nlohmann::json& params);
@@ -51,8 +53,10 @@ bool carriesSecret(const nlohmann::json& params);
 // http or https origin (as a browser's MessageEvent.origin gives it) that is not one of the
 // daemon's own. Anything else is INVALID_PARAMS naming the field.
 // `bridge.consent` (before attach only; whether an offer is open is the server's to judge):
-// exactly {"decision": "once" | "always"}. On any other connection both methods are passed on
-// and do not exist (METHOD_NOT_FOUND).
+// exactly {"decision": "once" | "always"}. `bridge.selfTest` (before attach only): no params or
+// {}; the connection then acts as its own (daemon) origin with the read capability alone, for
+// the self-test page. On any other connection these methods are passed on and do not exist
+// (METHOD_NOT_FOUND).
 BridgeStep judgeBridgeRequest(bool bridge, bool attached, std::string_view method,
                               const nlohmann::json& params, const std::vector<std::string>& own);
 

@@ -31,7 +31,7 @@ HttpHeaders pageHeaders(const Page& page, const std::vector<std::string>& webSoc
     if (connect.empty()) {
         connect = " 'none'";
     }
-    return {
+    HttpHeaders headers{
         {"Content-Type", std::string(page.contentType)},
         {"Content-Security-Policy",
          "default-src 'none'; script-src 'self'; style-src 'self'; connect-src" + connect +
@@ -41,6 +41,18 @@ HttpHeaders pageHeaders(const Page& page, const std::vector<std::string>& webSoc
         {"Referrer-Policy", "no-referrer"},
         {"Cache-Control", "no-store"},
     };
+    if (page.path == kStatusImagePath) {
+        headers.emplace_back("Access-Control-Allow-Origin", "*");
+        headers.emplace_back("Vary", "Origin");
+    } else if (page.path == kSelfTestPath) {
+        headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+    }
+    return headers;
+}
+
+bool isTopLevelNavigation(const std::optional<std::string>& fetchDest,
+                          const std::optional<std::string>& fetchMode) {
+    return fetchDest == "document" && fetchMode == "navigate";
 }
 
 }  // namespace tk::server

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,21 @@ inline constexpr std::string_view kFetchMetadataHeaders[] = {
     "sec-fetch-site:", "sec-fetch-mode:", "sec-fetch-dest:", "sec-fetch-user:",
     "sec-fetch-storage-access:"};
 
+// GET /p11Image.bmp (with [hipki] enabled): the image holding only the HiPKI status JSON
+// (service/hipki/status_image.hpp), the same bytes for every caller.
+inline constexpr std::string_view kStatusImagePath = "/p11Image.bmp";
+
+// GET /selfTest.htm: the support staff's self-test page. It shows the readers, cards and
+// certificates, so it is served only as a top-level navigation (`admitsSelfTest`): never to a
+// fetch, an image, a script or a frame of another page.
+inline constexpr std::string_view kSelfTestPath = "/selfTest.htm";
+
+// True for a request a browser makes to navigate a top-level window: Sec-Fetch-Dest
+// "document" and Sec-Fetch-Mode "navigate". A request without them (no browser made it, or one
+// too old to say) is not.
+bool isTopLevelNavigation(const std::optional<std::string>& fetchDest,
+                          const std::optional<std::string>& fetchMode);
+
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // The headers every page is served with (besides Content-Length): its Content-Type, a
@@ -34,7 +50,9 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 // `webSocketSources` (the daemon's own ws/wss URLs), no framing (frame-ancestors 'none' and
 // X-Frame-Options: DENY), nosniff, no referrer, no caching. No CORS header, and nothing that
 // would sever window.opener (no Cross-Origin-Opener-Policy): the bridge window lives on its
-// opener.
+// opener. Two pages add to them: the status image may be read by pages of any origin
+// (Access-Control-Allow-Origin: *, Vary: Origin: it is the same for all), and the self-test
+// page severs its opener (Cross-Origin-Opener-Policy: same-origin: no page keeps a handle on it).
 HttpHeaders pageHeaders(const Page& page, const std::vector<std::string>& webSocketSources);
 
 }  // namespace tk::server

@@ -7,7 +7,7 @@ namespace tk::server {
 namespace {
 
 std::string_view contentTypeOf(std::string_view name) {
-    if (name.ends_with(".html")) {
+    if (name.ends_with(".html") || name.ends_with(".htm")) {
         return "text/html; charset=utf-8";
     }
     if (name.ends_with(".js")) {

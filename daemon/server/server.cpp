@@ -24,6 +24,7 @@
 #include "server/mailbox.hpp"
 #include "service/client_text.hpp"
 #include "service/hipki/local_program.hpp"
+#include "service/hipki/status_image.hpp"
 
 namespace tk::server {
 
@@ -52,6 +53,7 @@ struct Session {
     bool bridge = false;     // the handshake Origin is one of the daemon's own
     bool attached = false;   // bridge only: bridge.attach succeeded
     bool consented = false;  // attached by the user's consent, not an allow-list entry
+    bool selfTest = false;   // the self-test page's: its own origin, read only
     std::string offered;     // bridge only: the origin last offered to the user for consent
     int inFlight = 0;
     std::deque<std::string> outgoing;  // each message preceded by LWS_PRE spare bytes
@@ -92,6 +94,22 @@ std::optional<std::string> header(lws* wsi, lws_token_indexes token) {
     }
     std::string value(static_cast<std::size_t>(length) + 1, '\0');
     const int copied = lws_hdr_copy(wsi, value.data(), length + 1, token);
+    if (copied < 0) {
+        return std::nullopt;
+    }
+    value.resize(static_cast<std::size_t>(copied));
+    return value;
+}
+
+// A header libwebsockets has no token for; `name` in lower case with its colon.
+std::optional<std::string> customHeader(lws* wsi, const char* name) {
+    const int nameLength = static_cast<int>(std::strlen(name));
+    const int length = lws_hdr_custom_length(wsi, name, nameLength);
+    if (length < 0) {
+        return std::nullopt;
+    }
+    std::string value(static_cast<std::size_t>(length) + 1, '\0');
+    const int copied = lws_hdr_custom_copy(wsi, value.data(), length + 1, name, nameLength);
     if (copied < 0) {
         return std::nullopt;
     }
@@ -185,6 +203,7 @@ struct Server::Impl {
           webSocketSources(ownWebSocketSources(endpoints)) {
         if (this->settings.hipki) {
             hipki.emplace(api, *this->settings.hipki);
+            statusImage = service::hipki::statusImage(this->settings.hipki->serverVersion);
         }
     }
 
@@ -197,6 +216,7 @@ struct Server::Impl {
     std::vector<std::string> webSocketSources;  // the pages' CSP connect-src
     // Set: [hipki] enabled.
     std::optional<service::hipki::Adapter> hipki;
+    std::string statusImage;  // /p11Image.bmp, with [hipki] enabled
     std::vector<std::string> vhostNames;
     std::array<lws_protocols, 2> protocols{};
     std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
@@ -432,8 +452,8 @@ struct Server::Impl {
                 continue;  // acts for no origin yet
             }
             const auto capabilities = origins ? origins(s->origin) : std::nullopt;
-            if (!capabilities && s->consented) {
-                continue;  // the user's consent, not the allow-list, admits it
+            if (!capabilities && (s->consented || s->selfTest)) {
+                continue;  // the user's consent, or the daemon's own page, not the allow-list
             }
             if (!capabilities) {
                 requestClose(*s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "origin no longer allowed");
@@ -556,12 +576,24 @@ struct Server::Impl {
         char* uri = nullptr;
         int uriLength = 0;
         const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
+        if (path == kStatusImagePath && method == LWSHUMETH_GET && hipki && pc != nullptr) {
+            const Page image{kStatusImagePath, "image/bmp", statusImage};
+            return startPage(wsi, pc, image);
+        }
         const HttpRoute route = routeHttp(method == LWSHUMETH_GET, method == LWSHUMETH_POST, path);
         if (route.kind == HttpRoute::Kind::LocalProgram) {
             return onLocalProgramPost(wsi, pc, listener.port, path);
         }
         if (route.kind == HttpRoute::Kind::Forbidden) {
             spdlog::info("http request refused status=403 path={}", service::clientText(path));
+            writeEmptyResponse(wsi, 403, true);
+            return -1;
+        }
+        if (route.kind == HttpRoute::Kind::Page && route.page->path == kSelfTestPath &&
+            !isTopLevelNavigation(customHeader(wsi, "sec-fetch-dest:"),
+                                  customHeader(wsi, "sec-fetch-mode:"))) {
+            spdlog::info("http request refused status=403 path={} check=navigation",
+                         service::clientText(path));
             writeEmptyResponse(wsi, 403, true);
             return -1;
         }
@@ -980,6 +1012,15 @@ struct Server::Impl {
         }
         if (step.kind == BridgeStep::Kind::Consent) {
             applyConsent(s, request.id, step.always, received);
+            return;
+        }
+        if (step.kind == BridgeStep::Kind::SelfTest) {
+            // The daemon's own page reading the card state as itself: read only, no origin of
+            // a site, nothing of it relayed anywhere.
+            s.selfTest = true;
+            service::Capabilities read;
+            read.add(service::Capability::Read);
+            completeAttach(s, request.id, s.origin, read, false, kSelfTestMethod, received);
             return;
         }
         const service::MethodInfo* method = service::findMethod(request.method);

@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "server/server.hpp"
+#include "service/hipki/status_image.hpp"
 #include "support/schema_validator.hpp"
 #include "support/ws_client.hpp"
 
@@ -595,6 +596,68 @@ TEST_F(ServerTest, Bridge_Reload_AttachedOriginRemoved_Closed1008UnattachedKept)
     EXPECT_EQ(reasonOf(waiting->call("bridge.attach", {{"origin", kPortal}})),
               "ORIGIN_NOT_ALLOWED");
     EXPECT_EQ(waiting->call("bridge.attach", {{"origin", kAdmin}})["result"]["origin"], kAdmin);
+}
+
+TEST_F(ServerTest, Bridge_SelfTest_ReadOnlyAsItsOwnOrigin_AttachesNowhere_KeptOnReload) {
+    const std::string own = "http://127.0.0.1:" + std::to_string(port_);
+    auto page = client(own);
+    EXPECT_EQ(reasonOf(page->call("bridge.selfTest", {{"origin", kPortal}})), "INVALID_PARAMS");
+    EXPECT_EQ(page->call("bridge.selfTest")["result"], (json{{"origin", own}, {"pagePins", true}}));
+    EXPECT_EQ(page->call("system.info")["result"]["origin"], own);
+    EXPECT_EQ(page->call("sign", {{"certificateId", "c"}})["error"]["data"]["capability"], "sign");
+    EXPECT_EQ(page->call("decrypt")["error"]["data"]["capability"], "decrypt");
+    EXPECT_EQ(page->call("register")["error"]["data"]["capability"], "register");
+    EXPECT_EQ(reasonOf(page->call("bridge.attach", {{"origin", kPortal}})), "ALREADY_ATTACHED");
+    EXPECT_EQ(reasonOf(page->call("bridge.selfTest")), "ALREADY_ATTACHED");
+    // No site's connection has it.
+    EXPECT_EQ(reasonOf(client(kPortal)->call("bridge.selfTest")), "METHOD_NOT_FOUND");
+    // Its own origin is no allow-list entry: a reload leaves it open.
+    server_->replaceOrigins(lookupOf({{kAdmin, Capabilities::defaults()}}));
+    EXPECT_EQ(page->call("system.info")["result"]["origin"], own);
+}
+
+TEST_F(ServerTest, Pages_SelfTest_OnlyToATopLevelNavigation) {
+    const std::string navigation = "Sec-Fetch-Dest: document\r\nSec-Fetch-Mode: navigate\r\n";
+    const auto r = httpGet("127.0.0.1", port_, "/selfTest.htm", hostHeader(), navigation);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, sourceFile("selfTest.htm"));
+    EXPECT_EQ(r.headers.at("content-type"), "text/html; charset=utf-8");
+    EXPECT_EQ(r.headers.at("x-frame-options"), "DENY");
+    EXPECT_EQ(r.headers.at("cross-origin-opener-policy"), "same-origin");
+    for (const std::string headers :
+         {"", "Sec-Fetch-Dest: document\r\n", "Sec-Fetch-Mode: navigate\r\n",
+          "Sec-Fetch-Dest: iframe\r\nSec-Fetch-Mode: navigate\r\n",
+          "Sec-Fetch-Dest: empty\r\nSec-Fetch-Mode: no-cors\r\n",
+          "Sec-Fetch-Dest: script\r\nSec-Fetch-Mode: no-cors\r\n"}) {
+        expectRefusal(httpGet("127.0.0.1", port_, "/selfTest.htm", hostHeader(), headers), 403);
+    }
+    // Its script holds no data: served as every page is.
+    EXPECT_EQ(httpGet("127.0.0.1", port_, "/selfTest.js", hostHeader()).status, 200);
+}
+
+TEST_F(ServerTest, Pages_StatusImage_OnlyWithHipki_SameBytesForEveryCaller) {
+    expectRefusal(httpGet("127.0.0.1", port_, "/p11Image.bmp", hostHeader()), 404);
+    server_.reset();
+    startServer({}, true, true);
+    const auto first = httpGet("127.0.0.1", port_, "/p11Image.bmp", hostHeader());
+    ASSERT_EQ(first.status, 200);
+    EXPECT_EQ(first.body, service::hipki::statusImage("1.3.4.103328"));
+    EXPECT_EQ(first.headers.at("content-type"), "image/bmp");
+    EXPECT_EQ(first.headers.at("cache-control"), "no-store");
+    EXPECT_EQ(first.headers.at("vary"), "Origin");
+    EXPECT_EQ(first.headers.at("access-control-allow-origin"), "*");
+    EXPECT_EQ(first.headers.at("x-content-type-options"), "nosniff");
+    for (const std::string headers :
+         {"Origin: https://evil.example\r\n", "Origin: null\r\n",
+          "Referer: https://web.pcc.gov.tw/tps/\r\n",
+          "Origin: https://web.pcc.gov.tw\r\nSec-Fetch-Site: cross-site\r\n"}) {
+        const auto r =
+            httpGet("127.0.0.1", port_, "/p11Image.bmp?1765000000", hostHeader(), headers);
+        EXPECT_EQ(r.body, first.body) << headers;
+        EXPECT_EQ(r.headers.at("access-control-allow-origin"), "*") << headers;
+    }
+    expectRefusal(httpGet("127.0.0.1", port_, "/p11Image.bmp", "evil.com:" + std::to_string(port_)),
+                  403);
 }
 
 // ---- framing ----

@@ -4,10 +4,14 @@
 // - posts the data-free string {"func":"getTbs"} to its opener with targetOrigin "*";
 // - takes the first string message whose source is the opener as the package and binds to
 //   that message's origin for its whole life (every later message is ignored);
-// - with an empty pin (MakeSignature, DecryptData) asks for the PIN itself;
-// - opens its own WebSocket to the daemon, bridge.attach to the bound origin, hipki.call with
-//   the package, posts the raw JSON string of the response to the opener with the bound origin
-//   as targetOrigin, and closes.
+// - opens its own WebSocket to the daemon and attaches it to the bound origin
+//   (bridge.attach); an origin the administrator did not list may be allowed by the user here,
+//   as in the bridge window (consent.js, bridge.consent);
+// - refuses a PIN carried by the package when the daemon refuses PINs typed into pages
+//   ([pin] page_supplied = false), and with an empty pin (MakeSignature, DecryptData) asks for
+//   the PIN itself;
+// - sends hipki.call with the package, posts the raw JSON string of the response to the opener
+//   with the bound origin as targetOrigin, and closes.
 // No storage API is used.
 'use strict';
 
@@ -22,6 +26,9 @@
       ok: '確定',
       cancel: '取消',
       done: '完成，此視窗即將關閉。',
+      denied: '您已拒絕此網站使用 TenderKey。',
+      notAllowed: '此網站未獲准使用 TenderKey。請洽系統管理員。',
+      pagePin: '系統管理員不允許網頁代為傳送 PIN 碼。',
     },
     en: {
       working: 'Working…',
@@ -32,10 +39,12 @@
       ok: 'OK',
       cancel: 'Cancel',
       done: 'Done; this window closes now.',
+      denied: 'You denied this site the use of TenderKey.',
+      notAllowed: 'This site is not allowed to use TenderKey. Ask your administrator.',
+      pagePin: 'Your administrator does not allow web pages to send the PIN.',
     },
   };
-  const lang = (navigator.languages ?? [navigator.language ?? ''])
-    .some((l) => /^zh\b/i.test(l) && !/^zh-(cn|sg|hans)/i.test(l)) ? 'zh-TW' : 'en';
+  const { lang } = window.TenderKeyConsent;
   const t = (key) => TEXT[lang][key];
   const $ = (id) => document.getElementById(id);
 
@@ -44,6 +53,7 @@
   const SITE_NOT_AUTHORISED = 0x76000031;
   const INTERNAL = 0x7600000d;
   const USER_CANCELLED = 0x76000999;
+  const NEEDS_PIN = new Set(['MakeSignature', 'DecryptData']);
   const RESPONSE_FUNC = { MakeSignature: 'sign', DecryptData: 'decrypt', GetUserCert: 'pkcs11info', CheckEnvir: 'pkcs11info' };
 
   const opener = window.opener;
@@ -72,6 +82,7 @@
       $('pin-ok').textContent = t('ok');
       $('pin-cancel').textContent = t('cancel');
       $('pin-dialog').hidden = false;
+      window.TenderKeyConsent.fitWindow();
       $('pin-input').focus();
       const done = (value) => {
         $('pin-dialog').hidden = true;
@@ -87,35 +98,71 @@
     });
   }
 
-  function run(pkg) {
+  // The daemon connection: attach (with the user's consent when the daemon offers it), the
+  // PIN rule, then hipki.call.
+  function run(pkg, pagePin) {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
     const ws = new WebSocket(url, 'tenderkey.v1');
     let answered = false;
     const send = (id, method, params) => ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    const answer = (response) => {
+      answered = true;
+      ws.close();
+      finish(response);
+    };
+    const refused = (key, message) => {
+      status(key);
+      answer(failure(SITE_NOT_AUTHORISED, message));
+    };
+    const call = async (pagePins) => {
+      if (pagePin && !pagePins) {
+        delete pkg.pin;
+        refused('pagePin', 'PINs typed into web pages are refused');
+        return;
+      }
+      if (NEEDS_PIN.has(func) && !pagePin) {
+        const pin = await askPin();
+        if (pin === null) {
+          answer(failure(USER_CANCELLED, 'cancelled'));
+          return;
+        }
+        // The adapter percent-decodes the PIN once, as the portals encode it.
+        pkg.pin = encodeURIComponent(pin);
+      }
+      status('working');
+      send(2, 'hipki.call', { package: pkg });
+      delete pkg.pin;
+    };
+    const consent = async (domain) => {
+      window.resizeTo(520, 460);
+      const decision = await window.TenderKeyConsent.ask({
+        origin: bound, registrable: typeof domain === 'string' ? domain : null,
+      });
+      if (answered) return;
+      if (decision === null) refused('denied', 'the user denied the site');
+      else send(3, 'bridge.consent', { decision });
+    };
     ws.addEventListener('open', () => send(1, 'bridge.attach', { origin: bound }));
     ws.addEventListener('message', (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
-      if (message.id === 1) {
-        if (message.error) {
-          answered = true;
-          ws.close();
-          finish(failure(SITE_NOT_AUTHORISED, 'site not authorised'));
-          return;
+      if (message.id === 1 || message.id === 3) {
+        if (!message.error) {
+          call(message.result?.pagePins !== false);
+        } else if (message.id === 1 && message.error.data?.reason === 'ORIGIN_NOT_ALLOWED' && message.error.data.consent === true) {
+          consent(message.error.data.registrableDomain);
+        } else {
+          refused('notAllowed', 'site not authorised');
         }
-        send(2, 'hipki.call', { package: pkg });
-        delete pkg.pin;
       } else if (message.id === 2) {
-        answered = true;
-        ws.close();
-        finish(message.result ?? failure(message.error?.data?.reason === 'METHOD_NOT_FOUND' ? SITE_NOT_AUTHORISED : INTERNAL,
+        answer(message.result ?? failure(message.error?.data?.reason === 'METHOD_NOT_FOUND' ? SITE_NOT_AUTHORISED : INTERNAL,
           message.error?.message ?? 'failed'));
       }
     });
     ws.addEventListener('close', () => { if (!answered) finish(failure(INTERNAL, 'the connection to TenderKey was lost')); });
   }
 
-  async function onPackage(text) {
+  function onPackage(text) {
     let pkg;
     try { pkg = JSON.parse(text); } catch { pkg = null; }
     if (pkg === null || typeof pkg !== 'object' || Array.isArray(pkg)) {
@@ -124,16 +171,10 @@
     }
     func = typeof pkg.func === 'string' ? pkg.func : '';
     status('working');
-    if ((func === 'MakeSignature' || func === 'DecryptData') && (pkg.pin ?? '') === '') {
-      const pin = await askPin();
-      if (pin === null) {
-        finish(failure(USER_CANCELLED, 'cancelled'));
-        return;
-      }
-      // The adapter percent-decodes the PIN once, as the portals encode it.
-      pkg.pin = encodeURIComponent(pin);
-    }
-    run(pkg);
+    // A PIN the page put in the package; an empty one counts as none.
+    const pagePin = Object.prototype.hasOwnProperty.call(pkg, 'pin') && pkg.pin !== '';
+    if (!pagePin) delete pkg.pin;
+    run(pkg, pagePin);
   }
 
   function start() {

@@ -424,13 +424,13 @@ nlohmann::json WsClient::nextEvent(std::chrono::milliseconds timeout) {
 }
 
 HttpResponse httpGet(const std::string& address, std::uint16_t port, const std::string& path,
-                     const std::optional<std::string>& host) {
+                     const std::optional<std::string>& host, const std::string& extraHeaders) {
     const int fd = connectTo(address, port);
     std::string request = "GET " + path + " HTTP/1.1\r\n";
     if (host) {
         request += "Host: " + *host + "\r\n";
     }
-    request += "Connection: close\r\n\r\n";
+    request += extraHeaders + "Connection: close\r\n\r\n";
     std::string buffer;
     bool eof = false;
     HttpResponse response;

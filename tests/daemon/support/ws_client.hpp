@@ -109,9 +109,10 @@ class WsClient {
     std::vector<nlohmann::json> events_;
 };
 
-// GET `path` with the given Host header (nullopt: none). Throws on a connection failure.
+// GET `path` with the given Host header (nullopt: none) and `extraHeaders` (whole lines, each
+// ending in CRLF). Throws on a connection failure.
 HttpResponse httpGet(const std::string& address, std::uint16_t port, const std::string& path,
-                     const std::optional<std::string>& host);
+                     const std::optional<std::string>& host, const std::string& extraHeaders = "");
 
 // A TCP port on 127.0.0.1 and ::1 that nothing listens on now.
 std::uint16_t freePort();
