@@ -50,7 +50,7 @@ struct HipkiConfig {
     // browser header) may do: read, sign, sign-raw, decrypt. None (the default): refused.
     Capabilities localPrograms;
     // What the pages compare against their minimum versions (as strings).
-    std::string serverVersion = "1.3.4.103328";
+    std::string serverVersion = "1.3.4.999999";
     // The HiPKI listener: 127.0.0.1 and ::1 on this port (the portals use 61161; another port
     // only for tests).
     std::uint16_t port = 61161;

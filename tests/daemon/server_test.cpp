@@ -178,7 +178,7 @@ class ServerTest : public ::testing::Test {
         settings.version = "0.1.0";
         settings.pagePins = pagePins;
         if (hipki) {
-            settings.hipki = service::hipki::AdapterOptions{"1.3.4.103328"};
+            settings.hipki = service::hipki::AdapterOptions{"1.3.4.999999"};
         }
         server_ = std::make_unique<server::Server>(
             api_, settings,
@@ -456,7 +456,7 @@ TEST_F(ServerTest, HipkiCall_OnlyOnAnAttachedBridgeWithHipkiEnabled) {
                                  {"ret_code", 0},
                                  {"last_error", 0},
                                  {"message", ""},
-                                 {"serverVersion", "1.3.4.103328"},
+                                 {"serverVersion", "1.3.4.999999"},
                                  {"slots", json::array()}}));
     // The service saw the attached origin.
     r = waiting->call("hipki.call", {{"package", {{"func", "MakeSignature"}, {"tbs", "x"}}}});
@@ -641,7 +641,7 @@ TEST_F(ServerTest, Pages_StatusImage_OnlyWithHipki_SameBytesForEveryCaller) {
     startServer({}, true, true);
     const auto first = httpGet("127.0.0.1", port_, "/p11Image.bmp", hostHeader());
     ASSERT_EQ(first.status, 200);
-    EXPECT_EQ(first.body, service::hipki::statusImage("1.3.4.103328"));
+    EXPECT_EQ(first.body, service::hipki::statusImage("1.3.4.999999"));
     EXPECT_EQ(first.headers.at("content-type"), "image/bmp");
     EXPECT_EQ(first.headers.at("cache-control"), "no-store");
     EXPECT_EQ(first.headers.at("vary"), "Origin");

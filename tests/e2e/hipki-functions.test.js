@@ -48,7 +48,7 @@ test('GetUserCert: the signing and the encryption certificates, usage strings an
   assert.equal(r.ret_code, 0, JSON.stringify(r));
   assert.equal(r.last_error, 0);
   assert.equal(r.func, 'pkcs11info');
-  assert.equal(r.serverVersion, '1.3.4.103328');
+  assert.equal(r.serverVersion, '1.3.4.999999');
   assert.deepEqual(r.slots.map((s) => s.slotDescription).filter((d) => READER.includes(d)).sort(), [...READER].sort());
   token = r.slots.find((s) => s.slotDescription === READER[0]).token;
   assert.match(token.serialNumber, /\S/);

@@ -13,7 +13,7 @@ import { PORTAL, PUBLIC_SITE, READER, cardCtl, openPortal, screenshot } from './
 if (!PUBLIC_SITE || process.env.TK_E2E_HIPKI !== '1') throw new Error('run with TK_E2E_PUBLIC_TLS=1 TK_E2E_HIPKI=1');
 
 const HIPKI = 'http://localhost:61161';
-const VERSION = '1.3.4.103328';
+const VERSION = '1.3.4.999999';
 let session;
 
 // A plain HTTP request to the HiPKI listener with exactly these headers.

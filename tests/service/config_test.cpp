@@ -127,7 +127,7 @@ TEST_F(ConfigFile, StateDirectory_AbsolutePathLoads_RelativeRefused) {
 TEST_F(ConfigFile, Hipki_OffByDefault_EnabledAndServerVersion) {
     Config config = loadConfigFile(write(""));
     EXPECT_EQ(config.hipki.enabled, std::nullopt);  // on when its sockets are handed over
-    EXPECT_EQ(config.hipki.serverVersion, "1.3.4.103328");
+    EXPECT_EQ(config.hipki.serverVersion, "1.3.4.999999");
     config = loadConfigFile(write("[hipki]\nenabled = true\nserver_version = \"1.3.5.1\"\n"));
     EXPECT_EQ(config.hipki.enabled, true);
     EXPECT_EQ(config.hipki.serverVersion, "1.3.5.1");

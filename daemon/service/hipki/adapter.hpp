@@ -10,8 +10,10 @@
 namespace tk::service::hipki {
 
 // serverVersion: the vendor's pages compare it as a string against their minimums
-// ("1.3.4.103328" Windows, "1.3.4.13" macOS, "1.3.4.3" Linux); this default passes all three.
-inline constexpr std::string_view kDefaultServerVersion = "1.3.4.103328";
+// ("1.3.4.103328" Windows, "1.3.4.13" macOS, "1.3.4.3" Linux, chosen by navigator.appVersion).
+// The Windows number itself fails the Linux test as a string ("1.3.4.1..." < "1.3.4.3"); this
+// default passes all three, as a string and segment by segment.
+inline constexpr std::string_view kDefaultServerVersion = "1.3.4.999999";
 
 struct AdapterOptions {
     std::string serverVersion = std::string(kDefaultServerVersion);
