@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "support/daemon_process.hpp"
+#include "support/harness_files.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
 #include "support/test_env.hpp"
@@ -43,23 +44,6 @@ std::string digestOf(const std::string& hash, const std::string& data) {
     unsigned int length = 0;
     EVP_Digest(data.data(), data.size(), out, &length, md, nullptr);
     return std::string(reinterpret_cast<char*>(out), length);
-}
-
-void writeFile(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-int run(const std::string& command, const std::string& log) {
-    const int status = std::system((command + " >" + log + " 2>&1").c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::vector<std::string> apduLog() {

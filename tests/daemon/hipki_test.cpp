@@ -24,9 +24,11 @@
 #include <thread>
 
 #include "support/daemon_process.hpp"
+#include "support/harness_files.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
 #include "support/test_env.hpp"
+#include "support/uri_component.hpp"
 #include "support/ws_client.hpp"
 
 namespace tk::test {
@@ -37,61 +39,6 @@ using namespace std::chrono_literals;
 
 const std::string kPortal = "https://web.pcc.gov.tw";
 const std::string kSecret = "session key of tender 2026-0042";
-
-void writeFile(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-int run(const std::string& command, const std::string& log) {
-    const int status = std::system((command + " >" + log + " 2>&1").c_str());
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// encodeURIComponent, as the vendor's pages apply it to the PIN and a NONE tbs.
-std::string uriComponent(const std::string& text) {
-    static const char* digits = "0123456789ABCDEF";
-    std::string out;
-    for (const unsigned char c : text) {
-        if (std::isalnum(c) != 0 ||
-            std::string_view("-_.!~*'()").find(static_cast<char>(c)) != std::string_view::npos) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 15];
-        }
-    }
-    return out;
-}
-
-std::string digestOf(const EVP_MD* md, const std::string& data) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(data.data(), data.size(), out, &length, md, nullptr);
-    return std::string(reinterpret_cast<char*>(out), length);
-}
-
-// RSASSA-PKCS1-v1_5 verification by OpenSSL over a digest of `md`.
-bool verifyPkcs1(const std::string& certificateBase64, const EVP_MD* md, const std::string& digest,
-                 const std::string& signature) {
-    PKey key = publicKeyOf(certificateBase64);
-    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> context(
-        EVP_PKEY_CTX_new(key.get(), nullptr), EVP_PKEY_CTX_free);
-    return EVP_PKEY_verify_init(context.get()) == 1 &&
-           EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1 &&
-           EVP_PKEY_CTX_set_signature_md(context.get(), md) == 1 &&
-           EVP_PKEY_verify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                           signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
-                           digest.size()) == 1;
-}
 
 // The DER DigestInfo of RFC 8017 §9.2 for SHA-256 and `digest`.
 std::string sha256DigestInfo(const std::string& digest) {

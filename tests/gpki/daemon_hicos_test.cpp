@@ -20,6 +20,7 @@
 
 #include "support/daemon_process.hpp"
 #include "support/gpki.hpp"
+#include "support/harness_files.hpp"
 #include "support/openssl_checks.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
@@ -37,29 +38,6 @@ const std::string kOrigin = "https://web.pcc.gov.tw";
 const std::string kRawOrigin = "https://raw.pcc.gov.tw";
 const std::string kContent = "投標文件 tender 2026-12-06";
 const std::string kSecret = "sealed bid: NT$ 1,234,567";
-
-std::string harnessDir() {
-    const char* dir = std::getenv("TK_HARNESS_DIR");
-    if (dir == nullptr) {
-        throw std::runtime_error("TK_HARNESS_DIR is not set: run under tests/harness/with-cards");
-    }
-    return dir;
-}
-
-void writeFile(const std::string& path, const std::string& content) {
-    std::ofstream(path, std::ios::binary) << content;
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-int run(const std::string& command, const std::string& log) {
-    return std::system((command + " >" + log + " 2>&1").c_str());
-}
 
 card::Bytes bytesOf(const std::string& text) {
     return card::Bytes(text.begin(), text.end());
@@ -129,7 +107,7 @@ class HicosDaemon : public ::testing::Test {
                                      kOrigin + "=read,sign,decrypt,register,manage",
                                      "--allow-origin", kRawOrigin + "=read,sign,sign-raw",
                                      "--pkcs11-module", hicosShimModule()},
-            harnessDir() + "/tenderkeyd.log");
+            env("TK_HARNESS_DIR") + "/tenderkeyd.log");
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
         client_ = std::make_unique<WsClient>("127.0.0.1", port_);
         ASSERT_EQ(client_->open(kOrigin).status, 101);

@@ -17,6 +17,7 @@
 
 #include "support/daemon_process.hpp"
 #include "support/gpki.hpp"
+#include "support/harness_files.hpp"
 #include "support/openssl_checks.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
@@ -39,17 +40,6 @@ constexpr std::int64_t kSiteNotAuthorised = 0x76000031;
 
 card::Bytes bytesOf(const std::string& text) {
     return card::Bytes(text.begin(), text.end());
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-void writeFile(const std::string& path, const std::string& content) {
-    std::ofstream(path, std::ios::binary) << content;
 }
 
 class HicosHipki : public ::testing::Test {

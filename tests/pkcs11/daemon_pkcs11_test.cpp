@@ -34,14 +34,6 @@ const std::string kOrigin = "https://portal.example.gov.tw";
 const std::string kPortal = "https://bids.example.gov.tw";
 constexpr const char* kOpenSc = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
 
-std::string harnessDir() {
-    const char* dir = std::getenv("TK_HARNESS_DIR");
-    if (dir == nullptr) {
-        throw std::runtime_error("TK_HARNESS_DIR is not set: run under tests/harness/with-cards");
-    }
-    return dir;
-}
-
 card::Bytes bytesOf(const std::string& text) {
     return card::Bytes(text.begin(), text.end());
 }
@@ -66,7 +58,7 @@ class Pkcs11Daemon : public ::testing::Test {
             args.push_back(arg);
         }
         daemon_ = std::make_unique<ChildProcess>(TK_DAEMON_BINARY, args,
-                                                 harnessDir() + "/tenderkeyd.log");
+                                                 env("TK_HARNESS_DIR") + "/tenderkeyd.log");
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
         client_ = std::make_unique<WsClient>("127.0.0.1", port_);
         ASSERT_EQ(client_->open(kOrigin).status, 101);
@@ -226,7 +218,7 @@ TEST_F(Pkcs11Daemon, RawSignatureWithDualKey_NeedsSignRawCmsDoesNot) {
                                            {"data", base64Encode(content)},
                                            {"format", "cms"}});
     ASSERT_TRUE(cms.contains("result")) << cms.dump();
-    const std::string dir = harnessDir();
+    const std::string dir = env("TK_HARNESS_DIR");
     {
         std::ofstream(dir + "/content.bin", std::ios::binary) << content;
         const card::Bytes der = base64DecodeBytes(cms["result"]["cms"]);
@@ -286,7 +278,7 @@ TEST_F(Pkcs11DaemonWithCa, CaCertificate_InCaCertificatesNotInCertificates) {
 class OpenScPreferred : public Pkcs11Daemon {
   protected:
     std::vector<std::string> moduleArguments() override {
-        const std::string config = harnessDir() + "/tenderkeyd-pkcs11.toml";
+        const std::string config = env("TK_HARNESS_DIR") + "/tenderkeyd-pkcs11.toml";
         std::ofstream file(config);
         file << "[pkcs11]\nmodules = [\"" << kOpenSc << "\"]\nprefer = \"pkcs11\"\n";
         return {"--config", config};

@@ -1,6 +1,7 @@
 #include "support/openssl_util.hpp"
 
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <stdexcept>
@@ -60,6 +61,26 @@ std::string certificatePemOf(const std::string& der) {
     std::string out(data, static_cast<std::size_t>(n));
     BIO_free(bio);
     return out;
+}
+
+std::string digestOf(const EVP_MD* md, const std::string& data) {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(data.data(), data.size(), out, &length, md, nullptr);
+    return std::string(reinterpret_cast<char*>(out), length);
+}
+
+bool verifyPkcs1(const std::string& certificateBase64, const EVP_MD* md, const std::string& digest,
+                 const std::string& signature) {
+    PKey key = publicKeyOf(certificateBase64);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> context(
+        EVP_PKEY_CTX_new(key.get(), nullptr), EVP_PKEY_CTX_free);
+    return EVP_PKEY_verify_init(context.get()) == 1 &&
+           EVP_PKEY_CTX_set_rsa_padding(context.get(), RSA_PKCS1_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_signature_md(context.get(), md) == 1 &&
+           EVP_PKEY_verify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                           signature.size(), reinterpret_cast<const unsigned char*>(digest.data()),
+                           digest.size()) == 1;
 }
 
 }  // namespace tk::test
