@@ -11,26 +11,12 @@
 
 #include "cli/config_file.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/windows_text.hpp"
 
 namespace tk::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string describeError(DWORD code) {
-    char* text = nullptr;
-    const DWORD length = ::FormatMessageA(
-        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-        nullptr, code, 0, reinterpret_cast<char*>(&text), 0, nullptr);
-    std::string message =
-        length > 0 && text != nullptr ? std::string(text, length) : "error " + std::to_string(code);
-    ::LocalFree(text);
-    while (!message.empty() && (message.back() == '\n' || message.back() == '\r' ||
-                                message.back() == '.' || message.back() == ' ')) {
-        message.pop_back();
-    }
-    return message;
-}
 
 [[noreturn]] void fail(const std::string& what, DWORD code = ::GetLastError()) {
     throw FileError(what + ": " + describeError(code));

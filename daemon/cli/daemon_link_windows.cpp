@@ -15,6 +15,7 @@
 #include "cli/daemon_link_windows.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/port_holder.hpp"
+#include "cli/windows_text.hpp"
 #include "main/command_line.hpp"
 
 namespace tk::cli {
@@ -24,18 +25,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const wchar_t* kServiceName = L"TenderKey";
-
-std::string narrow(const std::wstring& text) {
-    if (text.empty()) {
-        return {};
-    }
-    const int length = ::WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()),
-                                             nullptr, 0, nullptr, nullptr);
-    std::string out(static_cast<std::size_t>(length), '\0');
-    ::WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(),
-                          length, nullptr, nullptr);
-    return out;
-}
 
 // ---------------------------------------------------------------------------------- sockets
 

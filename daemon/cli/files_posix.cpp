@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,8 +15,7 @@ namespace tk::cli {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
-    throw FileError(what + " " + (path == "-" ? std::string("standard stream") : path) + ": " +
-                    std::strerror(errno));
+    detail::throwFileError(what, path, std::strerror(errno));
 }
 
 // Closes a descriptor it opened (not standard input or output).
@@ -47,6 +45,19 @@ class Descriptor {
     bool owned_;
 };
 
+// Up to `size` bytes of `fd`; 0 at the end of the file.
+std::size_t readSome(int fd, std::uint8_t* buffer, std::size_t size, const std::string& path) {
+    while (true) {
+        const ssize_t n = ::read(fd, buffer, size);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            fail("cannot read", path);
+        }
+    }
+}
+
 }  // namespace
 
 card::Bytes readFile(const std::string& path) {
@@ -56,22 +67,9 @@ card::Bytes readFile(const std::string& path) {
     if (fd.get() < 0) {
         fail("cannot open", path);
     }
-    card::Bytes contents;
-    std::uint8_t buffer[8192];
-    while (true) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            fail("cannot read", path);
-        }
-        if (n == 0) {
-            break;
-        }
-        contents.insert(contents.end(), buffer, buffer + n);
-    }
-    return contents;
+    return detail::readToEnd([&](std::uint8_t* buffer, std::size_t size) {
+        return readSome(fd.get(), buffer, size, path);
+    });
 }
 
 void writeFile(const std::string& path, card::ByteView contents, bool secret) {
@@ -107,30 +105,9 @@ card::SecureBytes readSecretFile(const std::string& path) {
     if (fd.get() < 0) {
         fail("cannot open", path);
     }
-    // A PIN or PUK is at most 8 characters; the rest of a longer line is read so that the card
-    // layer sees the whole (too long) value and refuses it as a format error.
-    constexpr std::size_t kMaxLine = 64;
-    card::SecureBytes buffer(kMaxLine);
-    std::size_t length = 0;
-    while (length < kMaxLine) {
-        const ssize_t n = ::read(fd.get(), buffer.data() + length, kMaxLine - length);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            fail("cannot read", path);
-        }
-        if (n == 0) {
-            break;
-        }
-        length += static_cast<std::size_t>(n);
-    }
-    const auto* end = std::find(buffer.begin(), buffer.begin() + length, std::uint8_t{'\n'});
-    std::size_t lineLength = static_cast<std::size_t>(end - buffer.begin());
-    if (lineLength > 0 && buffer[lineLength - 1] == '\r') {
-        --lineLength;
-    }
-    return card::SecureBytes(buffer.view().first(lineLength));
+    return detail::readFirstLine([&](std::uint8_t* buffer, std::size_t size) {
+        return readSome(fd.get(), buffer, size, path);
+    });
 }
 
 }  // namespace tk::cli

@@ -10,29 +10,14 @@
 
 #include "cli/exit_status.hpp"
 #include "cli/files.hpp"
+#include "cli/windows_text.hpp"
 
 namespace tk::cli {
 namespace {
 
-std::string describeError(DWORD code) {
-    char* text = nullptr;
-    const DWORD length = ::FormatMessageA(
-        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
-        nullptr, code, 0, reinterpret_cast<char*>(&text), 0, nullptr);
-    std::string message =
-        length > 0 && text != nullptr ? std::string(text, length) : "error " + std::to_string(code);
-    ::LocalFree(text);
-    while (!message.empty() && (message.back() == '\n' || message.back() == '\r' ||
-                                message.back() == '.' || message.back() == ' ')) {
-        message.pop_back();
-    }
-    return message;
-}
-
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
     const DWORD code = ::GetLastError();
-    throw FileError(what + " " + (path == "-" ? std::string("standard stream") : path) + ": " +
-                    describeError(code));
+    detail::throwFileError(what, path, describeError(code));
 }
 
 std::wstring widen(const std::string& path) {
@@ -107,6 +92,20 @@ void restrictToOwner(HANDLE file, const std::string& path) {
     }
 }
 
+// Up to `size` bytes of `file`; 0 at the end. The writing end of a pipe closing ends the input
+// where `pipeEndsInput`.
+std::size_t readSome(HANDLE file, std::uint8_t* buffer, std::size_t size, const std::string& path,
+                     bool pipeEndsInput) {
+    DWORD n = 0;
+    if (::ReadFile(file, buffer, static_cast<DWORD>(size), &n, nullptr) == 0) {
+        if (pipeEndsInput && ::GetLastError() == ERROR_BROKEN_PIPE) {
+            return 0;
+        }
+        fail("cannot read", path);
+    }
+    return n;
+}
+
 }  // namespace
 
 card::Bytes readFile(const std::string& path) {
@@ -116,22 +115,9 @@ card::Bytes readFile(const std::string& path) {
     if (!file.valid()) {
         fail("cannot open", path);
     }
-    card::Bytes contents;
-    std::uint8_t buffer[8192];
-    while (true) {
-        DWORD n = 0;
-        if (::ReadFile(file.get(), buffer, sizeof buffer, &n, nullptr) == 0) {
-            if (::GetLastError() == ERROR_BROKEN_PIPE) {
-                break;  // the writing end of a pipe closed: the end of the input
-            }
-            fail("cannot read", path);
-        }
-        if (n == 0) {
-            break;
-        }
-        contents.insert(contents.end(), buffer, buffer + n);
-    }
-    return contents;
+    return detail::readToEnd([&](std::uint8_t* buffer, std::size_t size) {
+        return readSome(file.get(), buffer, size, path, true);
+    });
 }
 
 void writeFile(const std::string& path, card::ByteView contents, bool secret) {
@@ -167,28 +153,9 @@ card::SecureBytes readSecretFile(const std::string& path) {
     if (!file.valid()) {
         fail("cannot open", path);
     }
-    // A PIN or PUK is at most 8 characters; the rest of a longer line is read so that the card
-    // layer sees the whole (too long) value and refuses it as a format error.
-    constexpr std::size_t kMaxLine = 64;
-    card::SecureBytes buffer(kMaxLine);
-    std::size_t length = 0;
-    while (length < kMaxLine) {
-        DWORD n = 0;
-        if (::ReadFile(file.get(), buffer.data() + length, static_cast<DWORD>(kMaxLine - length),
-                       &n, nullptr) == 0) {
-            fail("cannot read", path);
-        }
-        if (n == 0) {
-            break;
-        }
-        length += n;
-    }
-    const auto* end = std::find(buffer.begin(), buffer.begin() + length, std::uint8_t{'\n'});
-    std::size_t lineLength = static_cast<std::size_t>(end - buffer.begin());
-    if (lineLength > 0 && buffer[lineLength - 1] == '\r') {
-        --lineLength;
-    }
-    return card::SecureBytes(buffer.view().first(lineLength));
+    return detail::readFirstLine([&](std::uint8_t* buffer, std::size_t size) {
+        return readSome(file.get(), buffer, size, path, false);
+    });
 }
 
 }  // namespace tk::cli

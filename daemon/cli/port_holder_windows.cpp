@@ -10,21 +10,10 @@
 #include <set>
 
 #include "cli/port_holder.hpp"
+#include "cli/windows_text.hpp"
 
 namespace tk::cli {
 namespace {
-
-std::string narrow(const std::wstring& text) {
-    if (text.empty()) {
-        return {};
-    }
-    const int length = ::WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()),
-                                             nullptr, 0, nullptr, nullptr);
-    std::string out(static_cast<std::size_t>(length), '\0');
-    ::WideCharToMultiByte(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), out.data(),
-                          length, nullptr, nullptr);
-    return out;
-}
 
 // The listening sockets of one address family with their processes; empty when the table
 // could not be read.
