@@ -118,5 +118,63 @@ void readHealthResponse(const std::string& response, Probe& probe) {
     probe.detail = "answered HTTP 200 with something that is not TenderKey's /health";
 }
 
+Probe probeOver(const Endpoint& endpoint, ProbeSocket& socket, Probe probe) {
+    using Io = ProbeSocket::Io;
+    std::string message;
+    switch (socket.connect(message)) {
+        case ProbeSocket::Connect::Refused:
+            probe.state = Probe::State::Free;
+            probe.detail = "connection refused";
+            return probe;
+        case ProbeSocket::Connect::AddressUnavailable:
+            probe.state = Probe::State::Free;
+            probe.detail = "address not available: " + message;
+            return probe;
+        case ProbeSocket::Connect::Failed:
+            probe.detail = "connect: " + message;
+            return probe;
+        case ProbeSocket::Connect::Connected:
+            break;
+    }
+    if (endpoint.tls) {
+        probe.detail = "a TLS listener accepts connections (not probed further)";
+        return probe;
+    }
+    const std::string request = healthRequest(endpoint);
+    std::size_t sent = 0;
+    while (sent < request.size()) {
+        std::size_t count = 0;
+        const Io io = socket.send(std::string_view(request).substr(sent), count, message);
+        if (io == Io::TimedOut) {
+            probe.detail = "timed out sending the request";
+            return probe;
+        }
+        if (io == Io::Failed) {
+            probe.state = Probe::State::Foreign;
+            probe.detail = "the connection was dropped: " + message;
+            return probe;
+        }
+        sent += count;
+    }
+    std::string response;
+    while (response.size() < 65536) {
+        char buffer[4096];
+        std::size_t count = 0;
+        const Io io = socket.receive(buffer, sizeof(buffer), count);
+        if (io == Io::Again) {
+            continue;
+        }
+        if (io != Io::Done || count == 0) {
+            break;
+        }
+        response.append(buffer, count);
+        if (responseComplete(response)) {
+            break;
+        }
+    }
+    readHealthResponse(response, probe);
+    return probe;
+}
+
 }  // namespace detail
 }  // namespace tk::cli

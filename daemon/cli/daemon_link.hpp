@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "service/config.hpp"
@@ -84,6 +85,27 @@ bool responseComplete(const std::string& response);
 void readHealthResponse(const std::string& response, Probe& probe);
 // The --reload values this platform knows (besides auto and none).
 bool platformReloadMode(const std::string& value, ReloadMode& mode);
+
+// The platform's non-blocking socket to one listener, with the probe's deadline: what
+// probeOver() needs from BSD sockets or Winsock.
+class ProbeSocket {
+  public:
+    enum class Connect { Connected, Refused, AddressUnavailable, Failed };
+    enum class Io { Done, Again, TimedOut, Failed };
+    virtual ~ProbeSocket() = default;
+    // Connects; `message` says why for AddressUnavailable and Failed.
+    virtual Connect connect(std::string& message) = 0;
+    // Waits until the socket takes data, then sends what it takes of `data`: Done with `count`
+    // set (0 when it would block), TimedOut, or Failed with `message`.
+    virtual Io send(std::string_view data, std::size_t& count, std::string& message) = 0;
+    // Waits for data: Done with `count` set (0: the peer closed), Again (try again), TimedOut,
+    // or Failed.
+    virtual Io receive(char* buffer, std::size_t size, std::size_t& count) = 0;
+};
+
+// The probe over `socket`: connects, asks GET /health (not on a TLS listener) and reads the
+// answer into `probe`.
+Probe probeOver(const Endpoint& endpoint, ProbeSocket& socket, Probe probe);
 }  // namespace detail
 
 }  // namespace tk::cli

@@ -69,87 +69,90 @@ int connectTo(int fd, const sockaddr* address, socklen_t length, Clock::time_poi
     return error;
 }
 
+// A loopback TCP socket to one listener, non-blocking, every wait bounded by the deadline.
+class HealthSocket : public detail::ProbeSocket {
+  public:
+    HealthSocket(const Endpoint& endpoint, Clock::time_point deadline)
+        : endpoint_(endpoint),
+          deadline_(deadline),
+          socket_(
+              ::socket(v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
+
+    int fd() const { return socket_.fd(); }
+
+    Connect connect(std::string& message) override {
+        int error = 0;
+        if (v6()) {
+            sockaddr_in6 address{};
+            address.sin6_family = AF_INET6;
+            address.sin6_port = htons(endpoint_.port);
+            address.sin6_addr = in6addr_loopback;
+            error = connectTo(socket_.fd(), reinterpret_cast<const sockaddr*>(&address),
+                              sizeof(address), deadline_);
+        } else {
+            sockaddr_in address{};
+            address.sin_family = AF_INET;
+            address.sin_port = htons(endpoint_.port);
+            ::inet_pton(AF_INET, endpoint_.address.c_str(), &address.sin_addr);
+            error = connectTo(socket_.fd(), reinterpret_cast<const sockaddr*>(&address),
+                              sizeof(address), deadline_);
+        }
+        if (error == 0) {
+            return Connect::Connected;
+        }
+        message = std::strerror(error);
+        if (error == ECONNREFUSED) {
+            return Connect::Refused;
+        }
+        if (error == EADDRNOTAVAIL || error == ENETUNREACH || error == EAFNOSUPPORT) {
+            return Connect::AddressUnavailable;
+        }
+        return Connect::Failed;
+    }
+
+    Io send(std::string_view data, std::size_t& count, std::string& message) override {
+        pollfd p{socket_.fd(), POLLOUT, 0};
+        if (::poll(&p, 1, remainingMs(deadline_)) <= 0) {
+            return Io::TimedOut;
+        }
+        const ssize_t n = ::send(socket_.fd(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            message = std::strerror(errno);
+            return Io::Failed;
+        }
+        count = n > 0 ? static_cast<std::size_t>(n) : 0;
+        return Io::Done;
+    }
+
+    Io receive(char* buffer, std::size_t size, std::size_t& count) override {
+        pollfd p{socket_.fd(), POLLIN, 0};
+        if (::poll(&p, 1, remainingMs(deadline_)) <= 0) {
+            return Io::TimedOut;
+        }
+        const ssize_t n = ::recv(socket_.fd(), buffer, size, 0);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EINTR ? Io::Again : Io::Failed;
+        }
+        count = static_cast<std::size_t>(n);
+        return Io::Done;
+    }
+
+  private:
+    bool v6() const { return endpoint_.address == "::1"; }
+
+    const Endpoint& endpoint_;
+    Clock::time_point deadline_;
+    Socket socket_;
+};
+
 Probe probeHttp(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
-    Probe probe;
-    const auto deadline = Clock::now() + timeout;
-    const bool v6 = endpoint.address == "::1";
-    Socket socket(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    HealthSocket socket(endpoint, Clock::now() + timeout);
     if (socket.fd() < 0) {
+        Probe probe;
         probe.detail = std::string("socket: ") + std::strerror(errno);
         return probe;
     }
-    int error = 0;
-    if (v6) {
-        sockaddr_in6 address{};
-        address.sin6_family = AF_INET6;
-        address.sin6_port = htons(endpoint.port);
-        address.sin6_addr = in6addr_loopback;
-        error = connectTo(socket.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof(address),
-                          deadline);
-    } else {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(endpoint.port);
-        ::inet_pton(AF_INET, endpoint.address.c_str(), &address.sin_addr);
-        error = connectTo(socket.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof(address),
-                          deadline);
-    }
-    if (error == ECONNREFUSED) {
-        probe.state = Probe::State::Free;
-        probe.detail = "connection refused";
-        return probe;
-    }
-    if (error == EADDRNOTAVAIL || error == ENETUNREACH || error == EAFNOSUPPORT) {
-        probe.state = Probe::State::Free;
-        probe.detail = std::string("address not available: ") + std::strerror(error);
-        return probe;
-    }
-    if (error != 0) {
-        probe.detail = std::string("connect: ") + std::strerror(error);
-        return probe;
-    }
-    if (endpoint.tls) {
-        probe.detail = "a TLS listener accepts connections (not probed further)";
-        return probe;
-    }
-    const std::string request = detail::healthRequest(endpoint);
-    std::size_t sent = 0;
-    while (sent < request.size()) {
-        pollfd p{socket.fd(), POLLOUT, 0};
-        if (::poll(&p, 1, remainingMs(deadline)) <= 0) {
-            probe.detail = "timed out sending the request";
-            return probe;
-        }
-        const ssize_t n =
-            ::send(socket.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            probe.state = Probe::State::Foreign;
-            probe.detail = std::string("the connection was dropped: ") + std::strerror(errno);
-            return probe;
-        }
-        sent += n > 0 ? static_cast<std::size_t>(n) : 0;
-    }
-    std::string response;
-    while (response.size() < 65536) {
-        pollfd p{socket.fd(), POLLIN, 0};
-        if (::poll(&p, 1, remainingMs(deadline)) <= 0) {
-            break;
-        }
-        char buffer[4096];
-        const ssize_t n = ::recv(socket.fd(), buffer, sizeof(buffer), 0);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        response.append(buffer, static_cast<std::size_t>(n));
-        if (detail::responseComplete(response)) {
-            break;
-        }
-    }
-    detail::readHealthResponse(response, probe);
-    return probe;
+    return detail::probeOver(endpoint, socket, Probe{});
 }
 
 std::vector<std::string> cmdlineOf(pid_t pid) {

@@ -92,6 +92,89 @@ bool waitReadable(SOCKET s, Clock::time_point deadline) {
     return ::select(0, &read, nullptr, nullptr, &wait) > 0;
 }
 
+// A loopback TCP socket to one listener, non-blocking, every wait bounded by the deadline.
+class HealthSocket : public detail::ProbeSocket {
+  public:
+    HealthSocket(const Endpoint& endpoint, Clock::time_point deadline)
+        : endpoint_(endpoint),
+          deadline_(deadline),
+          socket_(::socket(v6() ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_TCP)) {}
+
+    SOCKET get() const { return socket_.get(); }
+
+    Connect connect(std::string& message) override {
+        u_long nonBlocking = 1;
+        ::ioctlsocket(socket_.get(), FIONBIO, &nonBlocking);
+        int rc = 0;
+        if (v6()) {
+            sockaddr_in6 address{};
+            address.sin6_family = AF_INET6;
+            address.sin6_port = ::htons(endpoint_.port);
+            address.sin6_addr = in6addr_loopback;
+            rc = ::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address),
+                           sizeof(address));
+        } else {
+            sockaddr_in address{};
+            address.sin_family = AF_INET;
+            address.sin_port = ::htons(endpoint_.port);
+            ::inet_pton(AF_INET, endpoint_.address.c_str(), &address.sin_addr);
+            rc = ::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address),
+                           sizeof(address));
+        }
+        int error = 0;
+        if (rc != 0) {
+            error = ::WSAGetLastError();
+            if (error == WSAEWOULDBLOCK && waitWritable(socket_.get(), deadline_, error)) {
+                error = 0;
+            }
+        }
+        if (error == 0) {
+            return Connect::Connected;
+        }
+        message = windowsMessage(static_cast<unsigned long>(error));
+        if (error == WSAECONNREFUSED) {
+            return Connect::Refused;
+        }
+        if (error == WSAEADDRNOTAVAIL || error == WSAENETUNREACH || error == WSAEAFNOSUPPORT) {
+            return Connect::AddressUnavailable;
+        }
+        return Connect::Failed;
+    }
+
+    Io send(std::string_view data, std::size_t& count, std::string& message) override {
+        int error = 0;
+        if (!waitWritable(socket_.get(), deadline_, error)) {
+            return Io::TimedOut;
+        }
+        const int n = ::send(socket_.get(), data.data(), static_cast<int>(data.size()), 0);
+        if (n == SOCKET_ERROR && ::WSAGetLastError() != WSAEWOULDBLOCK) {
+            message = windowsMessage(static_cast<unsigned long>(::WSAGetLastError()));
+            return Io::Failed;
+        }
+        count = n > 0 ? static_cast<std::size_t>(n) : 0;
+        return Io::Done;
+    }
+
+    Io receive(char* buffer, std::size_t size, std::size_t& count) override {
+        if (!waitReadable(socket_.get(), deadline_)) {
+            return Io::TimedOut;
+        }
+        const int n = ::recv(socket_.get(), buffer, static_cast<int>(size), 0);
+        if (n == SOCKET_ERROR) {
+            return ::WSAGetLastError() == WSAEWOULDBLOCK ? Io::Again : Io::Failed;
+        }
+        count = static_cast<std::size_t>(n);
+        return Io::Done;
+    }
+
+  private:
+    bool v6() const { return endpoint_.address == "::1"; }
+
+    const Endpoint& endpoint_;
+    Clock::time_point deadline_;
+    Socket socket_;
+};
+
 Probe probeHttp(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
     startWinsock();
     Probe probe;
@@ -108,89 +191,12 @@ Probe probeHttp(const Endpoint& endpoint, std::chrono::milliseconds timeout) {
                         (holder.name.empty() ? std::string("a process") : holder.name) + " (pid " +
                         std::to_string(holder.pid) + ")";
     }
-    const auto deadline = Clock::now() + timeout;
-    const bool v6 = endpoint.address == "::1";
-    Socket socket(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, IPPROTO_TCP));
+    HealthSocket socket(endpoint, Clock::now() + timeout);
     if (socket.get() == INVALID_SOCKET) {
         probe.detail = "socket: " + windowsMessage(static_cast<unsigned long>(::WSAGetLastError()));
         return probe;
     }
-    u_long nonBlocking = 1;
-    ::ioctlsocket(socket.get(), FIONBIO, &nonBlocking);
-    int rc = 0;
-    if (v6) {
-        sockaddr_in6 address{};
-        address.sin6_family = AF_INET6;
-        address.sin6_port = ::htons(endpoint.port);
-        address.sin6_addr = in6addr_loopback;
-        rc = ::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address));
-    } else {
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = ::htons(endpoint.port);
-        ::inet_pton(AF_INET, endpoint.address.c_str(), &address.sin_addr);
-        rc = ::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address));
-    }
-    int error = 0;
-    if (rc != 0) {
-        error = ::WSAGetLastError();
-        if (error == WSAEWOULDBLOCK && waitWritable(socket.get(), deadline, error)) {
-            error = 0;
-        }
-    }
-    if (error == WSAECONNREFUSED) {
-        probe.state = Probe::State::Free;
-        probe.detail = "connection refused";
-        return probe;
-    }
-    if (error == WSAEADDRNOTAVAIL || error == WSAENETUNREACH || error == WSAEAFNOSUPPORT) {
-        probe.state = Probe::State::Free;
-        probe.detail =
-            "address not available: " + windowsMessage(static_cast<unsigned long>(error));
-        return probe;
-    }
-    if (error != 0) {
-        probe.detail = "connect: " + windowsMessage(static_cast<unsigned long>(error));
-        return probe;
-    }
-    if (endpoint.tls) {
-        probe.detail = "a TLS listener accepts connections (not probed further)";
-        return probe;
-    }
-    const std::string request = detail::healthRequest(endpoint);
-    std::size_t sent = 0;
-    while (sent < request.size()) {
-        if (!waitWritable(socket.get(), deadline, error)) {
-            probe.detail = "timed out sending the request";
-            return probe;
-        }
-        const int n =
-            ::send(socket.get(), request.data() + sent, static_cast<int>(request.size() - sent), 0);
-        if (n == SOCKET_ERROR && ::WSAGetLastError() != WSAEWOULDBLOCK) {
-            probe.state = Probe::State::Foreign;
-            probe.detail = "the connection was dropped: " +
-                           windowsMessage(static_cast<unsigned long>(::WSAGetLastError()));
-            return probe;
-        }
-        sent += n > 0 ? static_cast<std::size_t>(n) : 0;
-    }
-    std::string response;
-    while (response.size() < 65536 && waitReadable(socket.get(), deadline)) {
-        char buffer[4096];
-        const int n = ::recv(socket.get(), buffer, sizeof(buffer), 0);
-        if (n == SOCKET_ERROR && ::WSAGetLastError() == WSAEWOULDBLOCK) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        response.append(buffer, static_cast<std::size_t>(n));
-        if (detail::responseComplete(response)) {
-            break;
-        }
-    }
-    detail::readHealthResponse(response, probe);
-    return probe;
+    return detail::probeOver(endpoint, socket, std::move(probe));
 }
 
 // ---------------------------------------------------------------------------------- service
