@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { pageResponse, startPackage } from './hipki-support.js';
 import { PIN, PORTAL, PUBLIC_SITE, cardCtl, openPortal, screenshot } from './support.js';
 
 if (!PUBLIC_SITE || process.env.TK_E2E_HIPKI !== '1' || process.env.TK_E2E_CONSENT !== 'on') {
@@ -31,21 +32,9 @@ before(async () => {
 after(async () => { await session?.browser.close(); });
 
 // Clicks Run with `pkg`; the popup the click opened.
-async function start(pkg) {
-  const { page } = session;
-  await page.evaluate((p) => { window.tbsPackage = p; }, pkg);
-  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#run')]);
-  return popup;
-}
-
+const start = (pkg) => startPackage(session.page, pkg);
 // The response the page received.
-async function response() {
-  const { page } = session;
-  await page.waitForSelector('body[data-done="true"]');
-  const text = await page.textContent('#result');
-  assert.notEqual(text, 'component not installed');
-  return JSON.parse(text);
-}
+const response = () => pageResponse(session.page);
 
 async function allow(popup, button) {
   await popup.waitForSelector('#consent-dialog:not([hidden])');

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { pageResponse, startPackage } from './hipki-support.js';
 import { PIN, PORTAL, PUBLIC_SITE, WRONG_PIN, cardCtl, openPortal } from './support.js';
 
 if (!PUBLIC_SITE || process.env.TK_E2E_HIPKI !== '1' || process.env.TK_E2E_PAGE_PINS !== '0') {
@@ -19,18 +20,8 @@ let session;
 before(async () => { session = await openPortal({ query: 'hipki-sample.html' }); });
 after(async () => { await session?.browser.close(); });
 
-async function start(pkg) {
-  const { page } = session;
-  await page.evaluate((p) => { window.tbsPackage = p; }, pkg);
-  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#run')]);
-  return popup;
-}
-
-async function response() {
-  const { page } = session;
-  await page.waitForSelector('body[data-done="true"]');
-  return JSON.parse(await page.textContent('#result'));
-}
+const start = (pkg) => startPackage(session.page, pkg);
+const response = () => pageResponse(session.page);
 
 test('a package carrying a PIN is refused before the card', async () => {
   const packages = [

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runPackage } from './hipki-support.js';
 import { PIN, PORTAL, PUBLIC_SITE, WRONG_PIN, openPortal, screenshot } from './support.js';
 
 if (!PUBLIC_SITE) throw new Error('run with TK_E2E_PUBLIC_TLS=1');
@@ -17,15 +18,7 @@ before(async () => { session = await openPortal({ query: 'hipki-sample.html' });
 after(async () => { await session?.browser.close(); });
 
 // Clicks Run with `pkg` as the page's package; the response the page received.
-async function run(pkg) {
-  const { page } = session;
-  await page.evaluate((p) => { window.tbsPackage = p; }, pkg);
-  await page.click('#run');
-  await page.waitForSelector('body[data-done="true"]');
-  const text = await page.textContent('#result');
-  assert.notEqual(text, 'component not installed');
-  return JSON.parse(text);
-}
+const run = (pkg) => runPackage(session.page, pkg);
 
 let token;
 test('GetUserCert: the card, its signing and encryption certificates', async () => {

@@ -32,15 +32,27 @@ export function openssl(...args) {
   return execFileSync('openssl', args, { stdio: 'pipe', maxBuffer: 16 * 1024 * 1024 });
 }
 
-// Clicks Run on the sample page with `pkg` as its package; the response the page received
-// (the raw JSON string the popup posted, parsed).
-export async function runPackage(page, pkg) {
-  await page.evaluate((p) => { window.tbsPackage = p; }, pkg);
-  await page.click('#run');
+// The response the sample page received (the raw JSON string the popup posted, parsed).
+export async function pageResponse(page) {
   await page.waitForSelector('body[data-done="true"]');
   const text = await page.textContent('#result');
   assert.notEqual(text, 'component not installed');
   return JSON.parse(text);
+}
+
+// Clicks Run on the sample page with `pkg` as its package; the response the page received.
+export async function runPackage(page, pkg) {
+  await page.evaluate((p) => { window.tbsPackage = p; }, pkg);
+  await page.click('#run');
+  return pageResponse(page);
+}
+
+// Clicks Run on the sample page with `pkg` as its package; the popup the click opened (its
+// answer then comes with pageResponse).
+export async function startPackage(page, pkg) {
+  await page.evaluate((p) => { window.tbsPackage = p; }, pkg);
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#run')]);
+  return popup;
 }
 
 export function pemOf(certb64) {
