@@ -28,6 +28,7 @@
 
 #include "support/daemon_process.hpp"
 #include "support/harness_files.hpp"
+#include "support/hipki_popup.hpp"
 #include "support/openssl_util.hpp"
 #include "support/test_env.hpp"
 #include "support/uri_component.hpp"
@@ -144,9 +145,7 @@ class HipkiLocal : public ::testing::Test {
     // the portal is on the allow-list. Waits for the card through a popup connection.
     void start(const std::string& hipkiSettings) {
         port_ = freePort();
-        do {
-            hipkiPort_ = freePort();
-        } while (hipkiPort_ == port_);
+        hipkiPort_ = freePortBesides(port_);
         const std::string config = file("tenderkeyd.toml");
         std::ofstream(config) << "[hipki]\nenabled = true\nport = " << hipkiPort_ << "\n"
                               << hipkiSettings << "\n[[origins]]\norigin = \"" << kPortal << "\"\n";
@@ -155,11 +154,8 @@ class HipkiLocal : public ::testing::Test {
             std::vector<std::string>{"--dev", "--port", std::to_string(port_), "--config", config},
             file("tenderkeyd.log"));
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
-        popup_ = std::make_unique<WsClient>("127.0.0.1", hipkiPort_);
-        ASSERT_EQ(popup_->handshake(Handshake(localhost(), "http://" + localhost(), "tenderkey.v1"))
-                      .status,
-                  101);
-        ASSERT_TRUE(popup_->call("bridge.attach", {{"origin", kPortal}}).contains("result"));
+        popup_ = openHipkiPopup(hipkiPort_, kPortal);
+        ASSERT_TRUE(popup_);
         for (int i = 0; i < 200 && signer_.empty(); ++i) {
             const json r = call({{"func", "GetUserCert"}});
             for (const json& slot : r["slots"]) {
@@ -181,17 +177,8 @@ class HipkiLocal : public ::testing::Test {
 
     static std::string file(const std::string& name) { return env("TK_HARNESS_DIR") + "/" + name; }
 
-    std::string localhost() const { return "localhost:" + std::to_string(hipkiPort_); }
-
     // hipki.call on the popup's connection, as the portal.
-    json call(const json& package) {
-        const json r = popup_->call("hipki.call", {{"package", package}});
-        if (!r.contains("result")) {
-            ADD_FAILURE() << r.dump();
-            return json::object();
-        }
-        return r["result"];
-    }
+    json call(const json& package) { return hipkiCall(*popup_, package); }
 
     json sign(json package) {
         package["func"] = "MakeSignature";
@@ -422,9 +409,7 @@ class HipkiActivation : public ::testing::Test {
   protected:
     void SetUp() override {
         port_ = freePort();
-        do {
-            hipkiPort_ = freePort();
-        } while (hipkiPort_ == port_);
+        hipkiPort_ = freePortBesides(port_);
     }
 
     std::string config(const std::string& enabled) {

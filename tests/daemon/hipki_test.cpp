@@ -25,6 +25,7 @@
 
 #include "support/daemon_process.hpp"
 #include "support/harness_files.hpp"
+#include "support/hipki_popup.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
 #include "support/test_env.hpp"
@@ -96,9 +97,7 @@ class HipkiDaemon : public ::testing::Test {
   protected:
     void SetUp() override {
         port_ = freePort();
-        do {
-            hipkiPort_ = freePort();
-        } while (hipkiPort_ == port_);
+        hipkiPort_ = freePortBesides(port_);
         const std::string config = file("tenderkeyd.toml");
         std::ofstream(config) << "[hipki]\nenabled = true\nport = " << hipkiPort_
                               << "\n[[origins]]\norigin = \"" << kPortal << "\"\n";
@@ -108,16 +107,13 @@ class HipkiDaemon : public ::testing::Test {
             file("tenderkeyd.log"));
         ASSERT_TRUE(daemon_->waitForLog("listening on", 15s)) << daemon_->log();
         // The popup's connection: to the HiPKI listener, from its own origin.
-        popup_ = std::make_unique<WsClient>("127.0.0.1", hipkiPort_);
-        ASSERT_EQ(popup_->handshake(Handshake(localhost(), "http://" + localhost(), "tenderkey.v1"))
-                      .status,
-                  101);
-        popup_->onMessage = [this](const json& message, const std::string& method) {
-            for (const auto& e : schemas().message(message, method)) {
-                violations_.push_back(message.dump().substr(0, 300) + ": " + e);
-            }
-        };
-        ASSERT_TRUE(popup_->call("bridge.attach", {{"origin", kPortal}}).contains("result"));
+        popup_ = openHipkiPopup(
+            hipkiPort_, kPortal, [this](const json& message, const std::string& method) {
+                for (const auto& e : schemas().message(message, method)) {
+                    violations_.push_back(message.dump().substr(0, 300) + ": " + e);
+                }
+            });
+        ASSERT_TRUE(popup_);
         waitForCard();
     }
 
@@ -143,14 +139,7 @@ class HipkiDaemon : public ::testing::Test {
                                           std::to_string(body.size()) + "\r\n\r\n" + body);
     }
 
-    json call(const json& package) {
-        const json r = popup_->call("hipki.call", {{"package", package}});
-        if (!r.contains("result")) {
-            ADD_FAILURE() << r.dump();
-            return json::object();
-        }
-        return r["result"];
-    }
+    json call(const json& package) { return hipkiCall(*popup_, package); }
 
     void waitForCard() {
         for (int i = 0; i < 200; ++i) {

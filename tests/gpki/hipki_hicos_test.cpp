@@ -18,6 +18,7 @@
 #include "support/daemon_process.hpp"
 #include "support/gpki.hpp"
 #include "support/harness_files.hpp"
+#include "support/hipki_popup.hpp"
 #include "support/openssl_checks.hpp"
 #include "support/openssl_util.hpp"
 #include "support/schema_validator.hpp"
@@ -46,9 +47,7 @@ class HicosHipki : public ::testing::Test {
   protected:
     void SetUp() override {
         port_ = freePort();
-        do {
-            hipkiPort_ = freePort();
-        } while (hipkiPort_ == port_);
+        hipkiPort_ = freePortBesides(port_);
         const std::string config = token_.directory() + "/tenderkeyd.toml";
         std::ofstream(config) << "[hipki]\nenabled = true\nport = " << hipkiPort_ << "\n";
         daemon_ = std::make_unique<ChildProcess>(
@@ -92,30 +91,15 @@ class HicosHipki : public ::testing::Test {
 
     // The popup's WebSocket: to the HiPKI listener from its own origin, attached to `portal`.
     std::unique_ptr<WsClient> popupFor(const std::string& portal) {
-        const std::string host = "localhost:" + std::to_string(hipkiPort_);
-        auto popup = std::make_unique<WsClient>("127.0.0.1", hipkiPort_);
-        if (popup->handshake(Handshake(host, "http://" + host, "tenderkey.v1")).status != 101) {
-            return nullptr;
-        }
-        popup->onMessage = [this](const json& message, const std::string& method) {
-            for (const auto& e : schemas().message(message, method)) {
-                violations_.push_back(message.dump().substr(0, 300) + ": " + e);
-            }
-        };
-        if (!popup->call("bridge.attach", {{"origin", portal}}).contains("result")) {
-            return nullptr;
-        }
-        return popup;
+        return openHipkiPopup(
+            hipkiPort_, portal, [this](const json& message, const std::string& method) {
+                for (const auto& e : schemas().message(message, method)) {
+                    violations_.push_back(message.dump().substr(0, 300) + ": " + e);
+                }
+            });
     }
 
-    static json call(WsClient& popup, const json& package) {
-        const json r = popup.call("hipki.call", {{"package", package}});
-        if (!r.contains("result")) {
-            ADD_FAILURE() << r.dump();
-            return json::object();
-        }
-        return r["result"];
-    }
+    static json call(WsClient& popup, const json& package) { return hipkiCall(popup, package); }
 
     json sign(WsClient& popup, const std::string& type, const std::string& pin = kHicosPin) {
         return call(popup, {{"func", "MakeSignature"},
