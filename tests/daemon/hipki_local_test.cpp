@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/card_cms.hpp"
 #include "support/daemon_process.hpp"
 #include "support/harness_files.hpp"
 #include "support/hipki_popup.hpp"
@@ -203,19 +204,6 @@ class HipkiLocal : public ::testing::Test {
             return json::object();
         }
         return value;
-    }
-
-    // openssl cms -verify -binary against the card's CA; the content it recovers, or "".
-    std::string verifyCms(const std::string& der) {
-        writeFile(file("sig.der"), der);
-        const std::string command = "openssl cms -verify -binary -inform DER -in " +
-                                    file("sig.der") + " -CAfile " + env("TK_VCARD_CA_0") +
-                                    " -out " + file("verified.bin");
-        if (run(command, file("verify.log")) != 0) {
-            ADD_FAILURE() << readFile(file("verify.log"));
-            return {};
-        }
-        return readFile(file("verified.bin"));
     }
 
     std::uint16_t port_ = 0;

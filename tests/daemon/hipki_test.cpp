@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/card_cms.hpp"
 #include "support/daemon_process.hpp"
 #include "support/harness_files.hpp"
 #include "support/hipki_popup.hpp"
@@ -170,20 +171,6 @@ class HipkiDaemon : public ::testing::Test {
             package["pin"] = "123456";
         }
         return call(package);
-    }
-
-    // openssl cms -verify -binary against the card's CA; the content it recovers, or "" when
-    // it does not verify.
-    std::string verifyCms(const std::string& der) {
-        writeFile(file("sig.der"), der);
-        const std::string command = "openssl cms -verify -binary -inform DER -in " +
-                                    file("sig.der") + " -CAfile " + env("TK_VCARD_CA_0") +
-                                    " -out " + file("verified.bin");
-        if (run(command, file("verify.log")) != 0) {
-            ADD_FAILURE() << readFile(file("verify.log"));
-            return {};
-        }
-        return readFile(file("verified.bin"));
     }
 
     std::string envelope(const std::string& cipher) {
