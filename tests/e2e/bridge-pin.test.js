@@ -38,12 +38,15 @@ before(async () => {
 });
 after(async () => { await session?.browser.close(); });
 
-// Starts a portal action without a PIN and waits for the bridge's dialog.
+// Starts a portal action without a PIN, waits for the bridge's dialog and returns the action's
+// outcome, still pending: the caller types into the dialog. The dialog is awaited here, before
+// the caller may type: a wait that ran beside the typing could miss the dialog altogether once
+// the PIN had closed it (and then wait until its timeout).
 async function withDialog(action) {
   const outcome = action();
   await bridge.waitForSelector('body[data-pin="asking"]');
   await bridge.waitForSelector('#pin-dialog:not([hidden])');
-  return outcome;
+  return { outcome };
 }
 
 async function typePin(pin) {
@@ -55,7 +58,7 @@ const groups = (hex) => hex.toUpperCase().match(/.{1,4}/g).join(' ');
 
 test('registration: the PIN is asked in the bridge, with origin, operation, certificate and tries', async () => {
   const { page } = session;
-  const pending = withDialog(() => registerCard(page, 1, 'agency', ''));
+  const { outcome: pending } = await withDialog(() => registerCard(page, 1, 'agency', ''));
   await bridge.waitForSelector('body[data-pin="asking"]');
   assert.equal(await bridge.textContent('#pin-origin'), new URL(PORTAL).origin);
   assert.equal(await bridge.textContent('#pin-operation'), '註冊（以 IC 卡證明身分）');
@@ -69,12 +72,12 @@ test('registration: the PIN is asked in the bridge, with origin, operation, cert
 
 test('bid signing: the dialog shows the fingerprint of what is signed', async () => {
   const { page } = session;
-  const registration = withDialog(() => registerCard(page, 0, 'bidder', ''));
+  const { outcome: registration } = await withDialog(() => registerCard(page, 0, 'bidder', ''));
   await bridge.waitForSelector('body[data-pin="asking"]');
   await typePin(PIN);
   assert.equal((await registration).state, 'ok');
 
-  const pending = withDialog(() => submitBid(page, 0, 'bid-2026-0202.txt', BID, ''));
+  const { outcome: pending } = await withDialog(() => submitBid(page, 0, 'bid-2026-0202.txt', BID, ''));
   await bridge.waitForSelector('body[data-pin="asking"]');
   const digest = crypto.createHash('sha256').update(Buffer.from(BID)).digest('hex');
   assert.equal(await bridge.textContent('#pin-operation'), '數位簽章');
@@ -91,7 +94,7 @@ test('opening a sealed bid: the dialog shows the envelope size and recipient', a
   await page.fill('#open-pin', '');
   await page.evaluate(() => { delete document.querySelector('#open-result').dataset.state; });
   const sealed = (await portalApi('GET', `/api/bids/${(await portalApi('GET', '/api/bids')).body.bids[0].id}`)).body.bid;
-  const pending = withDialog(async () => {
+  const { outcome: pending } = await withDialog(async () => {
     await page.click('#bids button[data-open]');
     return resultOf(page, '#open-result');
   });
@@ -108,7 +111,7 @@ test('opening a sealed bid: the dialog shows the envelope size and recipient', a
 
 test('Cancel in the bridge answers the portal USER_CANCELLED', async () => {
   const { page } = session;
-  const pending = withDialog(() => registerCard(page, 0, 'bidder', ''));
+  const { outcome: pending } = await withDialog(() => registerCard(page, 0, 'bidder', ''));
   await bridge.waitForSelector('body[data-pin="asking"]');
   await bridge.click('#pin-cancel');
   assert.deepEqual(await pending, { state: 'error', text: '您已在 TenderKey 視窗中取消這項作業。' });
@@ -117,12 +120,12 @@ test('Cancel in the bridge answers the portal USER_CANCELLED', async () => {
 test('the last try is used only after the user confirms it in the bridge', async () => {
   const { page } = session;
   for (const left of [2, 1]) {
-    const pending = withDialog(() => registerCard(page, 0, 'bidder', ''));
+    const { outcome: pending } = await withDialog(() => registerCard(page, 0, 'bidder', ''));
     await bridge.waitForSelector('body[data-pin="asking"]');
     await typePin(WRONG_PIN);
     assert.deepEqual(await pending, { state: 'error', text: `PIN 碼錯誤，尚可嘗試 ${left} 次。` });
   }
-  const pending = withDialog(() => registerCard(page, 0, 'bidder', ''));
+  const { outcome: pending } = await withDialog(() => registerCard(page, 0, 'bidder', ''));
   await bridge.waitForSelector('body[data-pin="asking"]');
   assert.equal(await bridge.textContent('#pin-tries'), '1');
   assert.equal(await bridge.isVisible('#pin-last'), true);
