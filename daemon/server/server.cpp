@@ -147,6 +147,15 @@ void logRequest(const std::string& origin, std::string_view method, std::string_
 
 // Writes a response with an empty body. A refusal also closes the connection: nothing else is
 // said to a client that failed a check.
+// Adds the header `name` ("name:", lower case) with `value` to a response being composed.
+bool addHeader(lws* wsi, std::string_view name, std::string_view value, unsigned char** p,
+               unsigned char* end) {
+    const std::string field(name);
+    return lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(field.c_str()),
+                                       reinterpret_cast<const unsigned char*>(value.data()),
+                                       static_cast<int>(value.size()), p, end) == 0;
+}
+
 bool writeEmptyResponse(lws* wsi, unsigned status, bool closeConnection) {
     std::array<unsigned char, LWS_PRE + 256> buffer{};
     unsigned char* start = buffer.data() + LWS_PRE;
@@ -761,18 +770,10 @@ struct Server::Impl {
             unsigned char* start = buffer.data() + LWS_PRE;
             unsigned char* p = start;
             unsigned char* end = buffer.data() + buffer.size() - 1;
-            static constexpr std::string_view kNoStore = "no-store";
-            static constexpr std::string_view kNoSniff = "nosniff";
             if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", body.size(),
                                             &p, end) != 0 ||
-                lws_add_http_header_by_name(
-                    wsi, reinterpret_cast<const unsigned char*>("cache-control:"),
-                    reinterpret_cast<const unsigned char*>(kNoStore.data()),
-                    static_cast<int>(kNoStore.size()), &p, end) != 0 ||
-                lws_add_http_header_by_name(
-                    wsi, reinterpret_cast<const unsigned char*>("x-content-type-options:"),
-                    reinterpret_cast<const unsigned char*>(kNoSniff.data()),
-                    static_cast<int>(kNoSniff.size()), &p, end) != 0 ||
+                !addHeader(wsi, "cache-control:", "no-store", &p, end) ||
+                !addHeader(wsi, "x-content-type-options:", "nosniff", &p, end) ||
                 lws_finalize_write_http_header(wsi, start, &p, end) != 0) {
                 return -1;
             }
@@ -826,11 +827,7 @@ struct Server::Impl {
             if (name == "Content-Type") {
                 continue;
             }
-            const std::string field = name + ":";
-            if (lws_add_http_header_by_name(wsi,
-                                            reinterpret_cast<const unsigned char*>(field.c_str()),
-                                            reinterpret_cast<const unsigned char*>(value.data()),
-                                            static_cast<int>(value.size()), &p, end) != 0) {
+            if (!addHeader(wsi, name + ":", value, &p, end)) {
                 return -1;
             }
         }
