@@ -17,6 +17,9 @@ HttpRoute routeHttp(bool isGet, bool isPost, std::string_view path) {
     if (path == "/health") {
         return {HttpRoute::Kind::Health, nullptr};
     }
+    if (path == kStatusImagePath) {
+        return {HttpRoute::Kind::StatusImage, nullptr};
+    }
     if (const Page* page = findPage(path)) {
         return {HttpRoute::Kind::Page, page};
     }

@@ -11,10 +11,11 @@
 namespace tk::server {
 
 // What a plain HTTP request (one that passed the Host check) gets: GET /health, GET of a
-// page, a POST of the HiPKI dialect (LocalProgram: the server decides who may), 403 for other
-// methods on those paths, or 404 for anything else.
+// page, GET of the HiPKI status image (StatusImage: served only with [hipki] enabled), a POST
+// of the HiPKI dialect (LocalProgram: the server decides who may), 403 for other methods on
+// those paths, or 404 for anything else.
 struct HttpRoute {
-    enum class Kind { NotFound, Health, Page, Forbidden, LocalProgram };
+    enum class Kind { NotFound, Health, Page, StatusImage, Forbidden, LocalProgram };
     Kind kind = Kind::NotFound;
     const Page* page = nullptr;
 };
@@ -33,7 +34,7 @@ inline constexpr std::string_view kFetchMetadataHeaders[] = {
 inline constexpr std::string_view kStatusImagePath = "/p11Image.bmp";
 
 // GET /selfTest.htm: the support staff's self-test page. It shows the readers, cards and
-// certificates, so it is served only as a top-level navigation (`admitsSelfTest`): never to a
+// certificates, so it is served only as a top-level navigation (`isTopLevelNavigation`): never to a
 // fetch, an image, a script or a frame of another page.
 inline constexpr std::string_view kSelfTestPath = "/selfTest.htm";
 

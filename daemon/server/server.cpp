@@ -585,11 +585,14 @@ struct Server::Impl {
         char* uri = nullptr;
         int uriLength = 0;
         const int method = lws_http_get_uri_and_method(wsi, &uri, &uriLength);
-        if (path == kStatusImagePath && method == LWSHUMETH_GET && hipki && pc != nullptr) {
-            const Page image{kStatusImagePath, "image/bmp", statusImage};
-            return startPage(wsi, pc, image);
+        HttpRoute route = routeHttp(method == LWSHUMETH_GET, method == LWSHUMETH_POST, path);
+        if (route.kind == HttpRoute::Kind::StatusImage) {
+            if (hipki && pc != nullptr) {
+                const Page image{kStatusImagePath, "image/bmp", statusImage};
+                return startPage(wsi, pc, image);
+            }
+            route.kind = HttpRoute::Kind::NotFound;  // without [hipki] there is no such image
         }
-        const HttpRoute route = routeHttp(method == LWSHUMETH_GET, method == LWSHUMETH_POST, path);
         if (route.kind == HttpRoute::Kind::LocalProgram) {
             return onLocalProgramPost(wsi, pc, listener.port, path);
         }
